@@ -1,0 +1,9 @@
+/* cmd_bench_http.c: placeholder until its owner lands the real command. */
+#include "cli.h"
+
+int cli_bench_http(int argc, char **argv)
+{
+    (void)argc;
+    cli_err("%s: not built yet", argv[0]);
+    return CLI_EXIT_FAIL;
+}
