@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
     build-essential cmake pkg-config
     libjpeg62-turbo-dev libpng-dev liblmdb-dev lmdb-utils libmicrohttpd-dev
-    nettle-dev libjansson-dev libxml2-dev
+    nettle-dev libjansson-dev libxml2-dev libyajl-dev
 )
 # Tests: libcurl as the HTTP client of integration tests, clang + its runtime for libFuzzer
 # and the sanitizers, clang-format for the style check, Chromium + Node for the browser tests,
