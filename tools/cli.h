@@ -17,8 +17,8 @@ int cli_keys(int argc, char **argv);        /* cmd_keys.c */
 int cli_audit(int argc, char **argv);       /* cmd_audit.c */
 
 /* Exit statuses shared by every subcommand. */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1  /* an operation failed (or, for lookup, no match) */
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1 /* an operation failed (or, for lookup, no match) */
 #define CLI_EXIT_USAGE 2 /* bad arguments */
 
 /**

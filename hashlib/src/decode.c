@@ -59,9 +59,8 @@ int hw_check_dims(const struct hw_limits *lim, uint32_t width, uint32_t height, 
     if (width > lim->max_width || height > lim->max_height ||
         (uint64_t)width * height > lim->max_pixels) {
         return hw_seterr(HW_ETOOBIG, errbuf, errbuf_len,
-                         "image is %ux%u, over the limit (max %ux%u, %llu pixels)", width,
-                         height, lim->max_width, lim->max_height,
-                         (unsigned long long)lim->max_pixels);
+                         "image is %ux%u, over the limit (max %ux%u, %llu pixels)", width, height,
+                         lim->max_width, lim->max_height, (unsigned long long)lim->max_pixels);
     }
     return HW_OK;
 }
@@ -69,7 +68,8 @@ int hw_check_dims(const struct hw_limits *lim, uint32_t width, uint32_t height, 
 void hw_sample_dims(uint32_t width, uint32_t height, unsigned flags, uint32_t *out_w,
                     uint32_t *out_h)
 {
-    if (!(flags & HW_DECODE_NOSAMPLE) && (width > HW_PDQ_SAMPLE_DIM || height > HW_PDQ_SAMPLE_DIM)) {
+    if (!(flags & HW_DECODE_NOSAMPLE) &&
+        (width > HW_PDQ_SAMPLE_DIM || height > HW_PDQ_SAMPLE_DIM)) {
         *out_w = HW_PDQ_SAMPLE_DIM;
         *out_h = HW_PDQ_SAMPLE_DIM;
     } else {
@@ -98,14 +98,22 @@ int hw_decoder_new(const struct hw_limits *lim, hw_decoder **out)
     hw_limits_default(&def);
     d->lim = lim != NULL ? *lim : def;
     /* A zero field means "use the default" (hw_limits.h). */
-    if (d->lim.max_input_len == 0) d->lim.max_input_len = def.max_input_len;
-    if (d->lim.max_width == 0) d->lim.max_width = def.max_width;
-    if (d->lim.max_height == 0) d->lim.max_height = def.max_height;
-    if (d->lim.max_pixels == 0) d->lim.max_pixels = def.max_pixels;
-    if (d->lim.max_jpeg_scans == 0) d->lim.max_jpeg_scans = def.max_jpeg_scans;
-    if (d->lim.max_decoder_mem == 0) d->lim.max_decoder_mem = def.max_decoder_mem;
-    if (d->lim.max_png_chunk_len == 0) d->lim.max_png_chunk_len = def.max_png_chunk_len;
-    if (d->lim.max_png_chunks == 0) d->lim.max_png_chunks = def.max_png_chunks;
+    if (d->lim.max_input_len == 0)
+        d->lim.max_input_len = def.max_input_len;
+    if (d->lim.max_width == 0)
+        d->lim.max_width = def.max_width;
+    if (d->lim.max_height == 0)
+        d->lim.max_height = def.max_height;
+    if (d->lim.max_pixels == 0)
+        d->lim.max_pixels = def.max_pixels;
+    if (d->lim.max_jpeg_scans == 0)
+        d->lim.max_jpeg_scans = def.max_jpeg_scans;
+    if (d->lim.max_decoder_mem == 0)
+        d->lim.max_decoder_mem = def.max_decoder_mem;
+    if (d->lim.max_png_chunk_len == 0)
+        d->lim.max_png_chunk_len = def.max_png_chunk_len;
+    if (d->lim.max_png_chunks == 0)
+        d->lim.max_png_chunks = def.max_png_chunks;
     d->idx = malloc(sizeof(uint32_t) * HW_PDQ_SAMPLE_DIM * 2);
     if (d->idx == NULL) {
         free(d);

@@ -12,11 +12,11 @@
 /* A reusable decoder: every buffer grows to the largest image seen and is kept. */
 struct hw_decoder {
     struct hw_limits lim;
-    uint8_t *out;      /* output pixels handed back in struct hw_pixels */
+    uint8_t *out; /* output pixels handed back in struct hw_pixels */
     size_t out_cap;
-    uint8_t *work;     /* per-format scratch (rows, full frames for interlaced PNG, ...) */
+    uint8_t *work; /* per-format scratch (rows, full frames for interlaced PNG, ...) */
     size_t work_cap;
-    uint32_t *idx;     /* nearest-neighbour source indices, HW_PDQ_SAMPLE_DIM * 2 entries */
+    uint32_t *idx; /* nearest-neighbour source indices, HW_PDQ_SAMPLE_DIM * 2 entries */
 };
 
 /**

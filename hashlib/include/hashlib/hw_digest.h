@@ -9,8 +9,8 @@
 extern "C" {
 #endif
 
-#define HW_MD5_LEN 16
-#define HW_SHA1_LEN 20
+#define HW_MD5_LEN    16
+#define HW_SHA1_LEN   20
 #define HW_SHA256_LEN 32
 
 struct hw_digests {

@@ -13,11 +13,11 @@ extern "C" {
 #endif
 
 struct hw_hash_result {
-    struct hw_digests digests;     /* always filled, even when decoding fails */
-    int decoded;                   /* 1 when the image decoded and pdq/quality are valid */
-    struct hw_image_info info;     /* what the decoder learned (as far as it got) */
+    struct hw_digests digests;       /* always filled, even when decoding fails */
+    int decoded;                     /* 1 when the image decoded and pdq/quality are valid */
+    struct hw_image_info info;       /* what the decoder learned (as far as it got) */
     struct hw_pdq pdq[HW_DIH_COUNT]; /* pdq[HW_DIH_ORIG] is the hash; the rest its variants */
-    int quality;                   /* 0..100 */
+    int quality;                     /* 0..100 */
 };
 
 typedef struct hw_hasher hw_hasher;

@@ -24,20 +24,20 @@ const char *hw_format_name(enum hw_format f);
 enum hw_format hw_format_detect(const void *data, size_t len);
 
 /* hw_image_info.flags */
-#define HW_IMG_ALPHA 0x01       /* the image has an alpha channel or tRNS (hashed as stored colour) */
-#define HW_IMG_ANIMATED 0x02    /* APNG (acTL chunk): the default image is hashed */
-#define HW_IMG_GREY 0x04        /* stored as greyscale (JPEG 1 component, PNG grey / grey+alpha) */
-#define HW_IMG_PROGRESSIVE 0x08 /* progressive JPEG */
-#define HW_IMG_ARITHMETIC 0x10  /* arithmetic-coded JPEG */
-#define HW_IMG_CMYK 0x20        /* CMYK or YCCK JPEG, converted as the reference does */
-#define HW_IMG_16BIT 0x40       /* 16-bit PNG samples, reduced to 8 bits by rounding */
-#define HW_IMG_INTERLACED 0x80  /* Adam7 PNG */
-#define HW_IMG_PALETTE 0x100    /* palette PNG */
+#define HW_IMG_ALPHA       0x01 /* the image has an alpha channel or tRNS (hashed as stored colour) */
+#define HW_IMG_ANIMATED    0x02  /* APNG (acTL chunk): the default image is hashed */
+#define HW_IMG_GREY        0x04  /* stored as greyscale (JPEG 1 component, PNG grey / grey+alpha) */
+#define HW_IMG_PROGRESSIVE 0x08  /* progressive JPEG */
+#define HW_IMG_ARITHMETIC  0x10  /* arithmetic-coded JPEG */
+#define HW_IMG_CMYK        0x20  /* CMYK or YCCK JPEG, converted as the reference does */
+#define HW_IMG_16BIT       0x40  /* 16-bit PNG samples, reduced to 8 bits by rounding */
+#define HW_IMG_INTERLACED  0x80  /* Adam7 PNG */
+#define HW_IMG_PALETTE     0x100 /* palette PNG */
 
 /** What the decoder learned about an image, apart from its pixels. */
 struct hw_image_info {
     enum hw_format format;
-    uint32_t width;       /* as stored, before any resampling */
+    uint32_t width; /* as stored, before any resampling */
     uint32_t height;
     unsigned flags;       /* HW_IMG_* */
     int exif_orientation; /* 1..8 from EXIF (JPEG APP1), 0 when absent; reported, never applied */
@@ -77,7 +77,7 @@ int hw_decoder_new(const struct hw_limits *lim, hw_decoder **out);
 void hw_decoder_free(hw_decoder *d);
 
 /* hw_decoder_decode() flags */
-#define HW_DECODE_FULL 0x01     /* force a full-image decode, then sample (baseline, checks) */
+#define HW_DECODE_FULL     0x01 /* force a full-image decode, then sample (baseline, checks) */
 #define HW_DECODE_NOSAMPLE 0x02 /* return every pixel at full resolution, no 512 resample */
 
 /**

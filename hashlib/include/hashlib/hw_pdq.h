@@ -29,7 +29,7 @@ struct hw_pdq {
 /** The 8 dihedral variants, in the reference's order and naming. */
 enum hw_dihedral {
     HW_DIH_ORIG = 0,
-    HW_DIH_ROT90 = 1,      /* rotated 90 degrees counter-clockwise */
+    HW_DIH_ROT90 = 1, /* rotated 90 degrees counter-clockwise */
     HW_DIH_ROT180 = 2,
     HW_DIH_ROT270 = 3,
     HW_DIH_FLIPX = 4,      /* top and bottom swapped */
@@ -60,8 +60,8 @@ size_t hw_pdq_scratch_len(uint32_t rows, uint32_t cols);
  * @return HW_OK or HW_EINVAL. Sides below HW_PDQ_MIN_DIM give all-zero hashes, quality 0.
  * Thread safety: reentrant.
  */
-int hw_pdq_from_luma(float *luma, uint32_t rows, uint32_t cols, void *scratch,
-                     size_t scratch_len, int n_out, struct hw_pdq *out, int *quality);
+int hw_pdq_from_luma(float *luma, uint32_t rows, uint32_t cols, void *scratch, size_t scratch_len,
+                     int n_out, struct hw_pdq *out, int *quality);
 
 /**
  * Luma of decoded pixels as the reference computes it: grey samples as they are; RGB as

@@ -32,9 +32,9 @@ enum hw_hash_type hw_hash_type_parse(const char *s);
 size_t hw_hash_type_len(enum hw_hash_type t);
 
 #define HW_LIST_NAME_MAX 64 /* including the NUL; names are [a-z0-9_.-]{1,63} */
-#define HW_ENTRY_ID_MAX 128
+#define HW_ENTRY_ID_MAX  128
 #define HW_MEMBER_ID_MAX 64
-#define HW_CATEGORY_MAX 64
+#define HW_CATEGORY_MAX  64
 
 /* Severity mapped from a list's category strings (higher is worse). */
 enum hw_severity {
@@ -51,10 +51,10 @@ struct hw_list_info {
     char name[HW_LIST_NAME_MAX];
     char source[256];
     char licence[256];
-    int pdq_threshold;   /* default HW_PDQ_THRESHOLD_DEFAULT */
-    uint64_t version;    /* changes on every committed import */
+    int pdq_threshold; /* default HW_PDQ_THRESHOLD_DEFAULT */
+    uint64_t version;  /* changes on every committed import */
     uint64_t counts[HW_HASH_TYPE_COUNT];
-    int64_t created;     /* unix seconds */
+    int64_t created; /* unix seconds */
     int64_t updated;
 };
 
@@ -79,8 +79,7 @@ typedef struct hw_store hw_store;
  * Ownership: close with hw_store_close(). Thread safety: one hw_store per process, shared by
  * all threads; several processes may open the same store (one writer at a time).
  */
-int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
-                  size_t errbuf_len);
+int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf, size_t errbuf_len);
 void hw_store_close(hw_store *s);
 
 /* ---- lists ---- */
@@ -92,8 +91,8 @@ struct hw_list_config {
 };
 
 /** Create a list, or update the metadata of an existing one. Thread-safe. */
-int hw_store_list_set(hw_store *s, const char *name, const struct hw_list_config *cfg,
-                      char *errbuf, size_t errbuf_len);
+int hw_store_list_set(hw_store *s, const char *name, const struct hw_list_config *cfg, char *errbuf,
+                      size_t errbuf_len);
 /** Remove a list and all its entries, atomically. HW_ENOTFOUND if absent. Thread-safe. */
 int hw_store_list_remove(hw_store *s, const char *name, char *errbuf, size_t errbuf_len);
 
@@ -111,15 +110,14 @@ struct hw_batch_stats {
  * Start an import into `list` (created if absent). Nothing is visible to readers until
  * hw_batch_commit(); a reader sees the old list or the new one, never a mix.
  */
-int hw_batch_begin(hw_store *s, const char *list, unsigned flags, hw_batch **out,
-                   char *errbuf, size_t errbuf_len);
+int hw_batch_begin(hw_store *s, const char *list, unsigned flags, hw_batch **out, char *errbuf,
+                   size_t errbuf_len);
 /** Insert or update an entry (keyed by type + hash). */
 int hw_batch_put(hw_batch *b, const struct hw_entry *e);
 /** Remove an entry (by type + hash; by entry_id when type is HW_HASH_NONE). Absent: no-op. */
 int hw_batch_delete(hw_batch *b, const struct hw_entry *e);
 /** Commit durably; bumps the list version if anything changed. Frees the batch. */
-int hw_batch_commit(hw_batch *b, struct hw_batch_stats *stats, char *errbuf,
-                    size_t errbuf_len);
+int hw_batch_commit(hw_batch *b, struct hw_batch_stats *stats, char *errbuf, size_t errbuf_len);
 /** Abandon the batch; nothing is applied. Frees it; NULL is accepted. */
 void hw_batch_abort(hw_batch *b);
 
@@ -149,8 +147,8 @@ struct hw_match {
 struct hw_match_opts {
     const char *const *lists; /* restrict to these lists; NULL means all */
     size_t n_lists;
-    int max_distance;         /* < 0: each list's threshold; else min(this, list threshold) */
-    int variants;             /* PDQ: also match the 7 other dihedral variants in q[1..7] */
+    int max_distance; /* < 0: each list's threshold; else min(this, list threshold) */
+    int variants;     /* PDQ: also match the 7 other dihedral variants in q[1..7] */
 };
 
 /**
