@@ -13,7 +13,7 @@ build_pkgs=(
 # wrk for HTTP benchmarks.
 test_pkgs=(
     libcurl4-openssl-dev clang libclang-rt-14-dev clang-format
-    chromium nodejs wrk curl ca-certificates
+    chromium nodejs wrk curl ca-certificates jq
 )
 
 pkgs=("${build_pkgs[@]}")
