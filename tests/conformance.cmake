@@ -3,3 +3,11 @@ hw_add_test(NAME conformance-pdq-synthetic SOURCES conformance/test_pdq_syntheti
             LABELS conformance)
 hw_add_test(NAME conformance-pdq-matching SOURCES conformance/test_pdq_matching.c
             LABELS conformance)
+# Decoded reference images through hw_hasher (needs the JPEG and PNG decoders).
+hw_add_test(NAME conformance-pdq-expected SOURCES conformance/test_pdq_images.c
+            LABELS conformance ARGS expected)
+foreach(mode fullres dihedral pairs)
+    add_test(NAME conformance-pdq-${mode} COMMAND conformance-pdq-expected ${mode}
+             WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+    set_tests_properties(conformance-pdq-${mode} PROPERTIES LABELS conformance TIMEOUT 300)
+endforeach()
