@@ -34,9 +34,15 @@ struct pdq_fixed {
 };
 
 static float pdq_dct_matrix[PDQ_DCT_DIM][PDQ_DIM];
-static pthread_once_t pdq_dct_once = PTHREAD_ONCE_INIT;
+/* pdq_luma_lut[c][v] = coefficient_c * (float)v: the very products the reference's luma
+ * expression forms, tabulated (float multiplication of the same operands is deterministic). */
+static float pdq_luma_lut[3][256];
+static pthread_once_t pdq_init_once = PTHREAD_ONCE_INIT;
 
-static void pdq_dct_init(void)
+/* Reference luma_from_{R,G,B}_coeff are float constants. */
+static const float pdq_luma_coeff[3] = {0.299f, 0.587f, 0.114f};
+
+static void pdq_init(void)
 {
     /* Reference: matrix_scale_factor is a float holding sqrt(2.0 / 64); each entry is its
      * product with a double cosine, computed in double and stored as float. */
@@ -47,6 +53,11 @@ static void pdq_dct_init(void)
         for (int j = 0; j < PDQ_DIM; j++) {
             pdq_dct_matrix[i][j] =
                 (float)(scale * cos((pi / 2.0 / 64.0) * (double)(i + 1) * (double)(2 * j + 1)));
+        }
+    }
+    for (int c = 0; c < 3; c++) {
+        for (int v = 0; v < 256; v++) {
+            pdq_luma_lut[c][v] = pdq_luma_coeff[c] * (float)v;
         }
     }
 }
@@ -116,9 +127,94 @@ static void pdq_box_row(const float *in, float *out, uint32_t n, uint32_t w)
     }
 }
 
+/* Four floats operated on element by element: each lane is plain IEEE float arithmetic, so
+ * results are those of the scalar code (GCC/Clang vector extension; SSE on x86-64, NEON on
+ * aarch64). */
+typedef float pdq_v4 __attribute__((vector_size(16)));
+
+static pdq_v4 pdq_load4(const float *p)
+{
+    pdq_v4 v;
+
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void pdq_store4(float *p, pdq_v4 v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/*
+ * The row pass on PDQ_ROW_GROUP rows at once: each row's running sum sees exactly the reference's
+ * operations in the reference's order, but the four independent chains run in the lanes of one
+ * vector (one row alone is one long dependency chain of adds and divides).
+ */
+#define PDQ_ROW_GROUP 4
+
+static pdq_v4 pdq_gather4(const float *r0, size_t n, uint32_t i)
+{
+    return (pdq_v4){r0[i], r0[n + i], r0[2 * n + i], r0[3 * n + i]};
+}
+
+static void pdq_scatter4(float *o0, size_t n, uint32_t i, pdq_v4 v)
+{
+    o0[i] = v[0];
+    o0[n + i] = v[1];
+    o0[2 * n + i] = v[2];
+    o0[3 * n + i] = v[3];
+}
+
+static void pdq_box_row_group(const float *in, float *out, uint32_t n, uint32_t w)
+{
+    const uint32_t half = (w + 2) / 2;
+    const uint32_t ph1 = half - 1;
+    const uint32_t ph2 = w - half + 1;
+    const uint32_t ph3 = n - w;
+    const uint32_t ph4 = half - 1;
+    const float fw = (float)w;
+    const pdq_v4 vw = {fw, fw, fw, fw};
+    uint32_t li = 0;
+    uint32_t ri = 0;
+    uint32_t oi = 0;
+    pdq_v4 s = {0.0f, 0.0f, 0.0f, 0.0f};
+    int cur = 0;
+
+    for (uint32_t i = 0; i < ph1; i++, ri++) {
+        s += pdq_gather4(in, n, ri);
+        cur++;
+    }
+    for (uint32_t i = 0; i < ph2; i++, ri++, oi++) {
+        float fc;
+
+        cur++;
+        fc = (float)cur;
+        s += pdq_gather4(in, n, ri);
+        pdq_scatter4(out, n, oi, s / (pdq_v4){fc, fc, fc, fc});
+    }
+    for (uint32_t i = 0; i < ph3; i++, ri++, li++, oi++) {
+        s += pdq_gather4(in, n, ri);
+        s -= pdq_gather4(in, n, li);
+        pdq_scatter4(out, n, oi, s / vw);
+    }
+    for (uint32_t i = 0; i < ph4; i++, li++, oi++) {
+        float fc;
+
+        cur--;
+        fc = (float)cur;
+        s -= pdq_gather4(in, n, li);
+        pdq_scatter4(out, n, oi, s / (pdq_v4){fc, fc, fc, fc});
+    }
+}
+
 static void pdq_box_rows(const float *in, float *out, uint32_t rows, uint32_t cols, uint32_t w)
 {
-    for (uint32_t i = 0; i < rows; i++) {
+    uint32_t i = 0;
+
+    for (; i + PDQ_ROW_GROUP <= rows; i += PDQ_ROW_GROUP) {
+        pdq_box_row_group(in + (size_t)i * cols, out + (size_t)i * cols, cols, w);
+    }
+    for (; i < rows; i++) {
         pdq_box_row(in + (size_t)i * cols, out + (size_t)i * cols, cols, w);
     }
 }
@@ -138,16 +234,20 @@ static void pdq_box_cols(const float *in, float *out, float *sums, uint32_t rows
     const uint32_t ph2 = w - half + 1;
     const uint32_t ph3 = rows - w;
     const uint32_t ph4 = half - 1;
+    const uint32_t cols4 = cols & ~(uint32_t)3;
     const float *pr = in; /* row added next */
     const float *pl = in; /* row subtracted next */
     float *po = out;
     int cur = 0;
 
-    for (uint32_t j = 0; j < cols; j++) {
-        sums[j] = 0.0f;
-    }
+    memset(sums, 0, sizeof(float) * cols);
     for (uint32_t i = 0; i < ph1; i++) {
-        for (uint32_t j = 0; j < cols; j++) {
+        uint32_t j = 0;
+
+        for (; j < cols4; j += 4) {
+            pdq_store4(sums + j, pdq_load4(sums + j) + pdq_load4(pr + j));
+        }
+        for (; j < cols; j++) {
             sums[j] += pr[j];
         }
         pr += cols;
@@ -155,10 +255,19 @@ static void pdq_box_cols(const float *in, float *out, float *sums, uint32_t rows
     }
     for (uint32_t i = 0; i < ph2; i++) {
         float fc;
+        pdq_v4 vc;
+        uint32_t j = 0;
 
         cur++;
         fc = (float)cur;
-        for (uint32_t j = 0; j < cols; j++) {
+        vc = (pdq_v4){fc, fc, fc, fc};
+        for (; j < cols4; j += 4) {
+            const pdq_v4 sv = pdq_load4(sums + j) + pdq_load4(pr + j);
+
+            pdq_store4(sums + j, sv);
+            pdq_store4(po + j, sv / vc);
+        }
+        for (; j < cols; j++) {
             sums[j] += pr[j];
             po[j] = sums[j] / fc;
         }
@@ -167,13 +276,22 @@ static void pdq_box_cols(const float *in, float *out, float *sums, uint32_t rows
     }
     for (uint32_t i = 0; i < ph3; i++) {
         const float fw = (float)w;
+        const pdq_v4 vw = {fw, fw, fw, fw};
+        uint32_t j = 0;
 
-        for (uint32_t j = 0; j < cols; j++) {
-            float s = sums[j] + pr[j];
+        for (; j < cols4; j += 4) {
+            pdq_v4 sv = pdq_load4(sums + j) + pdq_load4(pr + j);
 
-            s -= pl[j];
-            sums[j] = s;
-            po[j] = s / fw;
+            sv -= pdq_load4(pl + j);
+            pdq_store4(sums + j, sv);
+            pdq_store4(po + j, sv / vw);
+        }
+        for (; j < cols; j++) {
+            float sj = sums[j] + pr[j];
+
+            sj -= pl[j];
+            sums[j] = sj;
+            po[j] = sj / fw;
         }
         pr += cols;
         pl += cols;
@@ -181,10 +299,19 @@ static void pdq_box_cols(const float *in, float *out, float *sums, uint32_t rows
     }
     for (uint32_t i = 0; i < ph4; i++) {
         float fc;
+        pdq_v4 vc;
+        uint32_t j = 0;
 
         cur--;
         fc = (float)cur;
-        for (uint32_t j = 0; j < cols; j++) {
+        vc = (pdq_v4){fc, fc, fc, fc};
+        for (; j < cols4; j += 4) {
+            const pdq_v4 sv = pdq_load4(sums + j) - pdq_load4(pl + j);
+
+            pdq_store4(sums + j, sv);
+            pdq_store4(po + j, sv / vc);
+        }
+        for (; j < cols; j++) {
             sums[j] -= pl[j];
             po[j] = sums[j] / fc;
         }
@@ -407,7 +534,7 @@ int hw_pdq_from_luma(float *luma, uint32_t rows, uint32_t cols, void *scratch, s
         ((uintptr_t)scratch % _Alignof(float)) != 0) {
         return HW_EINVAL;
     }
-    pthread_once(&pdq_dct_once, pdq_dct_init);
+    pthread_once(&pdq_init_once, pdq_init);
     sums = (float *)(fx + 1);
     buf2 = sums + cols;
 
@@ -451,10 +578,6 @@ static int pdq_all_grey(const struct hw_pixels *px)
 
 void hw_pdq_luma(const struct hw_pixels *px, float *luma)
 {
-    /* Reference luma_from_{R,G,B}_coeff are float constants. */
-    const float cr = 0.299f;
-    const float cg = 0.587f;
-    const float cb = 0.114f;
     const uint32_t w = px->width;
     float *o = luma;
 
@@ -480,11 +603,13 @@ void hw_pdq_luma(const struct hw_pixels *px, float *luma)
         }
         return;
     }
+    pthread_once(&pdq_init_once, pdq_init);
     for (uint32_t y = 0; y < px->height; y++) {
         const uint8_t *p = px->data + (size_t)y * px->stride;
 
+        /* ((0.299f*R) + (0.587f*G)) + (0.114f*B), in the reference's order. */
         for (uint32_t x = 0; x < w; x++, p += 3) {
-            *o++ = ((cr * (float)p[0]) + (cg * (float)p[1])) + (cb * (float)p[2]);
+            *o++ = (pdq_luma_lut[0][p[0]] + pdq_luma_lut[1][p[1]]) + pdq_luma_lut[2][p[2]];
         }
     }
 }
