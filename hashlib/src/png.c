@@ -79,9 +79,11 @@ static int png_scan(struct png_job *j, char *errbuf, size_t errbuf_len)
         if (memcmp(type, "acTL", 4) == 0) {
             j->info->flags |= HW_IMG_ANIMATED;
         }
-        if (++n_chunks > lim->max_png_chunks) {
+        /* Bit 5 of the first type byte set: ancillary (PNG spec 5.4). */
+        if ((type[0] & 0x20) != 0 && ++n_chunks > lim->max_png_chunks) {
             return hw_seterr(HW_ETOOBIG, errbuf, errbuf_len,
-                             "PNG has more than %u chunks before its image data (limit)",
+                             "PNG has more than %u ancillary chunks before its image data "
+                             "(limit)",
                              lim->max_png_chunks);
         }
         if (clen > lim->max_png_chunk_len) {
