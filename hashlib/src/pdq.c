@@ -320,16 +320,17 @@ static void pdq_box_cols(const float *in, float *out, float *sums, uint32_t rows
     }
 }
 
-/* Reference decimateFloat: sample the pixel centre of each of the 64 x 64 cells. */
+/* Reference decimateFloat: sample the pixel centre of each of the 64 x 64 cells, index
+ * (int)(((i + 0.5) * rows) / 64) in double (truncated; unsigned here, as it is never negative). */
 static void pdq_decimate(const float *in, uint32_t rows, uint32_t cols, float out[PDQ_DIM][PDQ_DIM])
 {
     uint32_t cidx[PDQ_DIM];
 
     for (int j = 0; j < PDQ_DIM; j++) {
-        cidx[j] = (uint32_t)(int)(((j + 0.5) * cols) / PDQ_DIM);
+        cidx[j] = (uint32_t)(((j + 0.5) * cols) / PDQ_DIM);
     }
     for (int i = 0; i < PDQ_DIM; i++) {
-        const float *row = in + (size_t)(int)(((i + 0.5) * rows) / PDQ_DIM) * cols;
+        const float *row = in + (size_t)(uint32_t)(((i + 0.5) * rows) / PDQ_DIM) * cols;
 
         for (int j = 0; j < PDQ_DIM; j++) {
             out[i][j] = row[cidx[j]];
