@@ -1,0 +1,378 @@
+// page.test.mjs: the analyst page in headless Chromium (Playwright) against the real hashwatchd.
+// Run by run.sh from CTest (label browser). HW_BROWSER_BACKEND=mock runs against mock-server.mjs
+// instead (page development only).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startBackend } from './backend.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dataDir = process.env.HW_TEST_DATA || path.resolve(here, '../data');
+const pdqDir = path.join(dataDir, 'conformance/pdq');
+const artifacts = process.env.HW_BROWSER_ARTIFACTS || path.join(here, 'artifacts');
+const chromiumPath = process.env.HW_CHROMIUM || '/usr/bin/chromium';
+
+const BLUR = 'images/bridge-mods/blur-a-little.jpg';
+const ORIGINAL = 'images/reg-test-input/dih/bridge-1-original.jpg';
+const FLIPY = 'images/reg-test-input/dih/bridge-6-flipy.jpg';
+const VARIANTS = ['orig', 'rot90', 'rot180', 'rot270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'];
+const VARIANT_WORDS = {
+    orig: 'as uploaded', rot90: 'rotated 90°', rot180: 'rotated 180°', rot270: 'rotated 270°',
+    flipx: 'flipped top-bottom', flipy: 'mirrored left-right',
+    flipplus1: 'mirrored along the main diagonal', flipminus1: 'mirrored along the other diagonal'
+};
+
+/* ---- expectations derived from the conformance data (never typed in) ---- */
+
+function readTsv(name)
+{
+    const rows = new Map();
+    const lines = fs.readFileSync(path.join(pdqDir, name), 'utf8').trim().split('\n');
+    for (const line of lines.slice(1)) {
+        const c = line.split('\t');
+        rows.set(c[0], c.slice(1));
+    }
+    return rows;
+}
+const dihedral = readTsv('dihedral.tsv');
+const expected = readTsv('expected.tsv');
+
+function hamming(a, b)
+{
+    let d = 0;
+    for (let i = 0; i < a.length; i++) {
+        let x = parseInt(a[i], 16) ^ parseInt(b[i], 16);
+        while (x) {
+            x &= x - 1;
+            d++;
+        }
+    }
+    return d;
+}
+
+/* The smallest distance between any dihedral variant of `file` and the listed hash. */
+function bestVariant(file, listed)
+{
+    const hashes = dihedral.get(file).slice(0, 8);
+    let best = { distance: 257, variant: '' };
+    hashes.forEach((h, v) => {
+        const d = hamming(h, listed);
+        if (d < best.distance) {
+            best = { distance: d, variant: VARIANTS[v] };
+        }
+    });
+    return best;
+}
+
+function digest(alg, file)
+{
+    return crypto.createHash(alg).update(fs.readFileSync(path.join(pdqDir, file))).digest('hex');
+}
+
+/* ---- browser and service ---- */
+
+let backend;
+let context;
+let userDataDir;
+const problems = []; /* CSP violations and page errors seen in any test */
+
+before(async () => {
+    fs.mkdirSync(artifacts, { recursive: true });
+    backend = await startBackend({
+        listed: [{ type: 'pdq', hash: expected.get(ORIGINAL)[0], id: 'bridge-1', category: 'test-image' }]
+    });
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-browser-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: chromiumPath,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        viewport: { width: 1280, height: 900 },
+        colorScheme: 'light'
+    });
+});
+
+after(async () => {
+    if (context) {
+        await context.close();
+    }
+    if (backend) {
+        await backend.stop();
+    }
+    if (userDataDir) {
+        fs.rmSync(userDataDir, { recursive: true, force: true });
+    }
+});
+
+async function newPage()
+{
+    const page = await context.newPage();
+    page.on('console', (msg) => {
+        if (/Content Security Policy|Refused to/i.test(msg.text())) {
+            problems.push('console: ' + msg.text());
+        }
+    });
+    page.on('pageerror', (err) => problems.push('page error: ' + err.message));
+    /* The active tab: a background one may not open a file chooser. */
+    await page.bringToFront();
+    await page.goto(backend.url);
+    return page;
+}
+
+async function signIn(page, key)
+{
+    await page.fill('#key', key);
+    await page.click('#signin-button');
+}
+
+async function signedInPage()
+{
+    const page = await newPage();
+    await signIn(page, backend.key);
+    await page.waitForSelector('#view-check:not([hidden])');
+    return page;
+}
+
+function file(rel)
+{
+    return path.join(pdqDir, rel);
+}
+
+/* Waits until the newest result card has a final verdict; returns that card. */
+async function newestResult(page, name)
+{
+    const card = page.locator('#results > li', { hasText: name }).first();
+    await card.locator('.verdict:not(.verdict-pending)').waitFor();
+    return card;
+}
+
+async function previewFilter(page)
+{
+    return page.$eval('#preview-img', (img) => getComputedStyle(img).filter);
+}
+
+/* ---- the tests ---- */
+
+test('a wrong key is refused in plain words and nothing is kept', async () => {
+    const page = await newPage();
+    await signIn(page, 'not-a-real-key-' + crypto.randomBytes(8).toString('hex'));
+    const err = page.locator('#signin-error');
+    await err.waitFor({ state: 'visible' });
+    assert.match(await err.textContent(), /Wrong key: the service did not accept this key/);
+    assert.equal(await page.locator('#nav').isVisible(), false, 'navigation must stay hidden');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a refused key must not be kept');
+    await page.close();
+});
+
+test('the key lives in sessionStorage only: not in cookies, localStorage or the URL', async () => {
+    const page = await signedInPage();
+    const stored = await page.evaluate(() => Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)));
+    assert.deepEqual(stored, [backend.key]);
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    const cookies = await context.cookies();
+    assert.ok(!cookies.some((c) => c.value.includes(backend.key)), 'key in a cookie');
+    assert.ok(!page.url().includes(backend.key), 'key in the URL');
+    assert.ok(!(await page.content()).includes(backend.key), 'key left in the document');
+    /* A reload in the same tab stays signed in; signing out forgets the key. */
+    await page.reload();
+    await page.waitForSelector('#view-check:not([hidden])');
+    await page.click('#sign-out');
+    await page.waitForSelector('#view-signin:not([hidden])');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await page.close();
+});
+
+test('a near-duplicate of a listed image is a match, with list, distance and hashes', async () => {
+    const page = await signedInPage();
+    await page.setInputFiles('#files', file(BLUR));
+    const card = await newestResult(page, 'blur-a-little.jpg');
+    assert.match(await card.locator('.verdict').textContent(), /^Match/);
+    const row = card.locator('.match-row').first();
+    assert.equal(await row.locator('.m-list strong').textContent(), backend.listName);
+    const want = bestVariant(BLUR, expected.get(ORIGINAL)[0]);
+    assert.equal(Number(await row.locator('.m-distance').textContent()), want.distance);
+    assert.equal((await row.locator('.m-variant').textContent()).trim(), VARIANT_WORDS[want.variant]);
+    assert.equal(await row.locator('.m-category').textContent(), 'test-image');
+    /* The hashes shown are the reference PDQ (with its quality) and the file's digests. */
+    const hashes = await card.locator('.hashes dd .hash').allTextContents();
+    assert.deepEqual(hashes, [expected.get(BLUR)[0], digest('md5', BLUR), digest('sha1', BLUR),
+        digest('sha256', BLUR)]);
+    assert.match(await card.locator('.hashes').textContent(), new RegExp('quality ' + expected.get(BLUR)[1]));
+    assert.equal(await card.locator('.hashes .copy').count(), 4);
+    await page.screenshot({ path: path.join(artifacts, 'match.png'), fullPage: true });
+    await page.close();
+});
+
+test('a mirrored copy matches through the mirror variant, named in words', async () => {
+    const page = await signedInPage();
+    const listed = expected.get(ORIGINAL)[0];
+    const want = bestVariant(FLIPY, listed);
+    assert.equal(want.variant, 'flipy', 'conformance data: the mirrored bridge is closest mirrored');
+    await page.setInputFiles('#files', file(FLIPY));
+    const card = await newestResult(page, 'bridge-6-flipy.jpg');
+    assert.match(await card.locator('.verdict').textContent(), /^Match/);
+    const row = card.locator('.match-row').first();
+    assert.equal(Number(await row.locator('.m-distance').textContent()), want.distance);
+    assert.equal((await row.locator('.m-variant').textContent()).trim(), 'mirrored left-right');
+    await page.close();
+});
+
+test('a file that is not an image is reported in plain words', async () => {
+    const page = await signedInPage();
+    await page.setInputFiles('#files', {
+        name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('meeting notes, not a picture\n'.repeat(20))
+    });
+    const card = await newestResult(page, 'notes.txt');
+    const verdict = await card.locator('.verdict').textContent();
+    assert.match(verdict, /^(Unscannable|Not an image)$/);
+    assert.doesNotMatch(verdict, /No match/);
+    assert.match(await card.locator('.reason').textContent(), /not an image/i);
+    /* The preview says it cannot show the file rather than showing a broken image. */
+    await page.locator('#preview-empty:not([hidden])').waitFor();
+    await page.close();
+});
+
+test('the preview is blurred and grey until revealed, and blurred again for the next image', async () => {
+    const page = await signedInPage();
+    await page.setInputFiles('#files', file(BLUR));
+    await newestResult(page, 'blur-a-little.jpg');
+    await page.locator('#preview-img:not([hidden])').waitFor();
+    let filter = await previewFilter(page);
+    assert.match(filter, /blur\(/);
+    assert.match(filter, /grayscale\(1\)/);
+    assert.equal(await page.getAttribute('#reveal', 'aria-pressed'), 'false');
+    /* Revealed by keyboard: focus the button and press Enter. */
+    await page.focus('#reveal');
+    await page.keyboard.press('Enter');
+    assert.equal(await previewFilter(page), 'none');
+    assert.equal(await page.getAttribute('#reveal', 'aria-pressed'), 'true');
+    /* The object URL is revoked once drawn: nothing of the image stays addressable. */
+    const src = await page.getAttribute('#preview-img', 'src');
+    assert.match(src, /^blob:/);
+    const stillThere = await page.evaluate((u) => new Promise((resolve) => {
+        const probe = new Image();
+        probe.onload = () => resolve(true);
+        probe.onerror = () => resolve(false);
+        probe.src = u;
+    }), src);
+    assert.equal(stillThere, false, 'object URL still alive after the preview was drawn');
+    /* The next image replaces it, blurred again. */
+    await page.setInputFiles('#files', file(ORIGINAL));
+    await newestResult(page, 'bridge-1-original.jpg');
+    filter = await previewFilter(page);
+    assert.match(filter, /blur\(/);
+    assert.match(filter, /grayscale\(1\)/);
+    assert.equal(await page.getAttribute('#reveal', 'aria-pressed'), 'false');
+    assert.equal(await page.textContent('#preview-name'), 'bridge-1-original.jpg');
+    /* Revealed by click, blurred again with Escape. */
+    await page.click('#reveal');
+    assert.equal(await previewFilter(page), 'none');
+    await page.keyboard.press('Escape');
+    assert.match(await previewFilter(page), /blur\(/);
+    await page.close();
+});
+
+test('a batch shows progress and every result', async () => {
+    const page = await signedInPage();
+    const names = [BLUR, ORIGINAL, FLIPY, 'images/bridge-mods/blur-a-lot.jpg',
+        'images/reg-test-input/dih/bridge-2-rotate-90.jpg'];
+    await page.setInputFiles('#files', names.map(file));
+    await page.waitForFunction((n) => document.getElementById('progress-text').textContent === n + ' / ' + n,
+        names.length);
+    assert.equal(await page.locator('#results > li').count(), names.length);
+    assert.equal(await page.locator('#results > li .verdict-pending').count(), 0);
+    assert.equal(await page.locator('#results > li[data-verdict="match"]').count(), names.length,
+        'every one is the listed bridge, rotated, mirrored or blurred');
+    assert.match(await page.textContent('#counts'), new RegExp('^' + names.length + ' matches'));
+    await page.close();
+});
+
+test('pasted hashes are typed and looked up', async () => {
+    const page = await signedInPage();
+    await page.click('#tab-lookup');
+    const listed = expected.get(ORIGINAL)[0];
+    const other = crypto.randomBytes(16).toString('hex');
+    await page.fill('#hashes', listed + '\n' + other + '\nnot-a-hash');
+    assert.match(await page.textContent('#detected'), /1 PDQ, 1 MD5/);
+    assert.match(await page.textContent('#detected'), /Not recognised: 1/);
+    await page.click('#lookup-button');
+    const items = page.locator('.lookup-item');
+    await items.first().waitFor();
+    assert.equal(await items.count(), 2);
+    const pdq = page.locator('.lookup-item', { hasText: listed });
+    assert.equal(await pdq.getAttribute('data-verdict'), 'match');
+    assert.equal(await pdq.locator('.m-list strong').textContent(), backend.listName);
+    assert.equal(Number(await pdq.locator('.m-distance').textContent()), 0);
+    const md5 = page.locator('.lookup-item', { hasText: other });
+    assert.equal(await md5.getAttribute('data-verdict'), 'no_match');
+    assert.match(await md5.locator('.lookup-type').textContent(), /^MD5/);
+    /* The same 64 digits read as SHA-256 on request: no such SHA-256 is listed. */
+    await page.fill('#hashes', listed);
+    await page.check('input[name="hex64"][value="sha256"]');
+    await page.click('#lookup-button');
+    await page.locator('.lookup-item', { hasText: listed }).waitFor();
+    const sha = page.locator('.lookup-item', { hasText: listed });
+    assert.match(await sha.locator('.lookup-type').textContent(), /SHA-256/);
+    assert.equal(await sha.getAttribute('data-verdict'), 'no_match');
+    await page.close();
+});
+
+test('the lists view shows the list with its version and threshold', async () => {
+    const page = await signedInPage();
+    await page.click('#tab-lists');
+    const row = page.locator('#lists-body tbody tr', { hasText: backend.listName });
+    await row.waitFor();
+    assert.match(await row.locator('.l-counts').textContent(), /PDQ 1\b/);
+    assert.match(await row.locator('.l-version').textContent(), /^\d+$/);
+    assert.match(await row.locator('.l-threshold').textContent(), /^\d+$/);
+    assert.notEqual((await row.locator('.l-updated').textContent()).trim(), '');
+    await page.close();
+});
+
+test('keyboard only: the drop zone is a button that opens the file chooser', async () => {
+    const page = await signedInPage();
+    await page.focus('#drop');
+    const chooser = page.waitForEvent('filechooser');
+    await page.keyboard.press('Enter');
+    const fc = await chooser;
+    assert.equal(fc.isMultiple(), true);
+    await fc.setFiles(file(BLUR));
+    await newestResult(page, 'blur-a-little.jpg');
+    /* Focus is visible on buttons. */
+    await page.focus('#reveal');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const outline = await page.$eval('#reveal', (b) => getComputedStyle(b).outlineStyle);
+    assert.notEqual(outline, 'none');
+    await page.close();
+});
+
+test('at 200% zoom nothing needs horizontal scrolling', async () => {
+    const page = await context.newPage();
+    await page.bringToFront();
+    /* 200% zoom of a 1280-pixel window is a 640 CSS-pixel viewport. */
+    await page.setViewportSize({ width: 640, height: 900 });
+    await page.goto(backend.url);
+    await signIn(page, backend.key);
+    await page.waitForSelector('#view-check:not([hidden])');
+    await page.setInputFiles('#files', file(BLUR));
+    await newestResult(page, 'blur-a-little.jpg');
+    for (const tab of ['#tab-check', '#tab-lookup', '#tab-lists']) {
+        await page.click(tab);
+        const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(over <= 0, tab + ': page is ' + over + ' px wider than the window');
+    }
+    await page.click('#tab-check');
+    await page.screenshot({ path: path.join(artifacts, 'match-200pct.png'), fullPage: true });
+    await page.close();
+});
+
+test('no Content-Security-Policy violation or script error happened', () => {
+    assert.deepEqual(problems, []);
+});
