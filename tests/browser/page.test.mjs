@@ -20,6 +20,8 @@ const chromiumPath = process.env.HW_CHROMIUM || '/usr/bin/chromium';
 const BLUR = 'images/bridge-mods/blur-a-little.jpg';
 const ORIGINAL = 'images/reg-test-input/dih/bridge-1-original.jpg';
 const FLIPY = 'images/reg-test-input/dih/bridge-6-flipy.jpg';
+const LARGE = 'images/reg-test-input/exif-rotn/exif-rotn-6.jpg';
+const MAX_BODY = 2 * 1024 * 1024;
 const VARIANTS = ['orig', 'rot90', 'rot180', 'rot270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'];
 const VARIANT_WORDS = {
     orig: 'as uploaded', rot90: 'rotated 90°', rot180: 'rotated 180°', rot270: 'rotated 270°',
@@ -83,9 +85,8 @@ const problems = []; /* CSP violations and page errors seen in any test */
 
 before(async () => {
     fs.mkdirSync(artifacts, { recursive: true });
-    backend = await startBackend({
-        listed: [{ type: 'pdq', hash: expected.get(ORIGINAL)[0], id: 'bridge-1', category: 'test-image' }]
-    });
+    /* A 2 MiB body limit, so that a 3.5 MB conformance photo is refused as too large. */
+    backend = await startBackend({ args: ['--max-body', String(MAX_BODY)] });
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-browser-'));
     context = await chromium.launchPersistentContext(userDataDir, {
         executablePath: chromiumPath,
@@ -198,7 +199,7 @@ test('a near-duplicate of a listed image is a match, with list, distance and has
     const want = bestVariant(BLUR, expected.get(ORIGINAL)[0]);
     assert.equal(Number(await row.locator('.m-distance').textContent()), want.distance);
     assert.equal((await row.locator('.m-variant').textContent()).trim(), VARIANT_WORDS[want.variant]);
-    assert.equal(await row.locator('.m-category').textContent(), 'test-image');
+    assert.equal(await row.locator('.m-category').textContent(), backend.category);
     /* The hashes shown are the reference PDQ (with its quality) and the file's digests. */
     const hashes = await card.locator('.hashes dd .hash').allTextContents();
     assert.deepEqual(hashes, [expected.get(BLUR)[0], digest('md5', BLUR), digest('sha1', BLUR),
@@ -235,6 +236,16 @@ test('a file that is not an image is reported in plain words', async () => {
     assert.match(await card.locator('.reason').textContent(), /not an image/i);
     /* The preview says it cannot show the file rather than showing a broken image. */
     await page.locator('#preview-empty:not([hidden])').waitFor();
+    await page.close();
+});
+
+test('an image over the size limit of the service is refused in plain words', async () => {
+    assert.ok(fs.statSync(file(LARGE)).size > MAX_BODY, 'the test image must exceed the limit');
+    const page = await signedInPage();
+    await page.setInputFiles('#files', file(LARGE));
+    const card = await newestResult(page, 'exif-rotn-6.jpg');
+    assert.equal(await card.locator('.verdict').textContent(), 'Too large');
+    assert.match(await card.locator('.reason').textContent(), /^Image too large/);
     await page.close();
 });
 
@@ -328,7 +339,7 @@ test('the lists view shows the list with its version and threshold', async () =>
     await page.click('#tab-lists');
     const row = page.locator('#lists-body tbody tr', { hasText: backend.listName });
     await row.waitFor();
-    assert.match(await row.locator('.l-counts').textContent(), /PDQ 1\b/);
+    assert.match(await row.locator('.l-counts').textContent(), /PDQ [1-9]/);
     assert.match(await row.locator('.l-version').textContent(), /^\d+$/);
     assert.match(await row.locator('.l-threshold').textContent(), /^\d+$/);
     assert.notEqual((await row.locator('.l-updated').textContent()).trim(), '');
@@ -337,6 +348,7 @@ test('the lists view shows the list with its version and threshold', async () =>
 
 test('keyboard only: the drop zone is a button that opens the file chooser', async () => {
     const page = await signedInPage();
+    await page.bringToFront();
     await page.focus('#drop');
     const chooser = page.waitForEvent('filechooser');
     await page.keyboard.press('Enter');
