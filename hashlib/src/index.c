@@ -1,0 +1,618 @@
+/* index.c: build and search the PDQ multi-index-hashing segments kept as LMDB values. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw_error.h"
+#include "index.h"
+
+int hw_idx_mode = 0;
+
+#define HW_IDX_MAGIC  0x58495748u /* "HWIX" */
+#define HW_IDX_ENDIAN 0x01020304u /* arrays are native; refuse a store from another byte order */
+
+/* Stored header: fixed little-endian layout, see STORE.md. */
+#define HDR_LEN (4 + 4 + 4 + 8 + 4 + 4 * HW_IDX_SLOTS + HW_IDX_SLOTS * HW_IDX_MAX_BITS)
+
+/* Slot s may use up to slot_len(s) bits: 3 x 24 + 8 x 23 = 256, so slots never share a bit. */
+static int slot_len(int s)
+{
+    return s < 3 ? 24 : 23;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/*
+ * Real lists are clustered and neighbouring DCT coefficients are correlated, so contiguous
+ * bit ranges fill buckets unevenly; each slot takes bits from a fixed pseudo-random
+ * permutation of all 256 positions instead. The positions are stored in the segment header,
+ * so changing this function never invalidates an existing store.
+ */
+static void bit_permutation(uint8_t perm[256])
+{
+    uint64_t seed = 0x68617368776174ull; /* "hashwat" */
+
+    for (int i = 0; i < 256; i++) {
+        perm[i] = (uint8_t)i;
+    }
+    for (int i = 255; i > 0; i--) {
+        int j = (int)(splitmix64(&seed) % (uint64_t)(i + 1));
+        uint8_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static int ceil_log2(uint64_t n)
+{
+    int b = 0;
+
+    while (b < 63 && (1ull << b) < n) {
+        b++;
+    }
+    return b;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void key_name(char *out, size_t len, const char *prefix, const char *what)
+{
+    snprintf(out, len, "%s.%s", prefix, what);
+}
+
+static int lmdb_err(int rc, char *errbuf, size_t errbuf_len, const char *what)
+{
+    if (rc == MDB_MAP_FULL) {
+        return hw_seterr(HW_EFULL, errbuf, errbuf_len, "%s: store map is full", what);
+    }
+    if (rc == ENOMEM) {
+        return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "%s: out of memory", what);
+    }
+    return hw_seterr(HW_EIO, errbuf, errbuf_len, "%s: %s", what, mdb_strerror(rc));
+}
+
+static int reserve(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *what, size_t len,
+                   void **out, char *errbuf, size_t errbuf_len)
+{
+    char name[32];
+    MDB_val k, v;
+    int rc;
+
+    key_name(name, sizeof(name), prefix, what);
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    v.mv_data = NULL;
+    v.mv_size = len;
+    rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        return lmdb_err(rc, errbuf, errbuf_len, "index build");
+    }
+    *out = v.mv_data;
+    return HW_OK;
+}
+
+static void drop_key(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *what)
+{
+    char name[32];
+    MDB_val k;
+
+    key_name(name, sizeof(name), prefix, what);
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    (void)mdb_del(txn, dbi, &k, NULL);
+}
+
+/* The slot value of byte-array hash h, through per-byte lookup tables. */
+struct slot_tab {
+    int n_bytes;
+    uint8_t byte[32];
+    uint32_t tab[32][256];
+};
+
+static void slot_tab_init(struct slot_tab *t, const uint8_t *pos, int bits)
+{
+    int used[32] = {0};
+
+    memset(t, 0, sizeof(*t));
+    for (int j = 0; j < bits; j++) {
+        int p = pos[j];
+        used[p >> 3] = 1;
+        for (int v = 0; v < 256; v++) {
+            if ((v >> (p & 7)) & 1) {
+                t->tab[p >> 3][v] |= 1u << j;
+            }
+        }
+    }
+    for (int b = 0; b < 32; b++) {
+        if (used[b]) {
+            t->byte[t->n_bytes++] = (uint8_t)b;
+        }
+    }
+}
+
+static uint32_t slot_tab_value(const struct slot_tab *t, const uint64_t *h)
+{
+    uint32_t v = 0;
+
+    for (int i = 0; i < t->n_bytes; i++) {
+        int b = t->byte[i];
+        v |= t->tab[t->byte[i]][(uint8_t)(h[b >> 3] >> (8 * (b & 7)))];
+    }
+    return v;
+}
+
+static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *h)
+{
+    uint32_t v = 0;
+
+    for (int j = 0; j < seg->bits[s]; j++) {
+        int p = seg->pos[s][j];
+        v |= (uint32_t)((h[p >> 6] >> (p & 63)) & 1) << j;
+    }
+    return v;
+}
+
+int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *hash,
+                 const uint32_t *list, uint64_t n, char *errbuf, size_t errbuf_len)
+{
+    uint8_t hdr[HDR_LEN], perm[256];
+    uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS];
+    int bits[HW_IDX_SLOTS], target, n_slots, start = 0, err = HW_OK;
+    uint32_t *vals = NULL;
+    struct slot_tab *tab = NULL;
+    void *dst;
+    char what[8];
+    MDB_val k, v;
+    char name[32];
+    int rc;
+
+    if (n > UINT32_MAX - 1 || n > SIZE_MAX / 32) {
+        err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: %llu hashes is too many",
+                        (unsigned long long)n);
+        goto done;
+    }
+    /* About one hash per bucket: 2^bits ~ 2n, within [8, 24] bits; n < 64 is just scanned. */
+    target = ceil_log2(n) + 1;
+    target = target < 8 ? 8 : target > HW_IDX_MAX_BITS ? HW_IDX_MAX_BITS : target;
+    n_slots = n < 64 ? 0 : HW_IDX_SLOTS;
+    bit_permutation(perm);
+    memset(pos, 0, sizeof(pos));
+    memset(bits, 0, sizeof(bits));
+    for (int s = 0; s < HW_IDX_SLOTS; s++) {
+        bits[s] = target < slot_len(s) ? target : slot_len(s);
+        memcpy(pos[s], perm + start, (size_t)slot_len(s));
+        start += slot_len(s);
+    }
+
+    if (n > 0) {
+        err = reserve(txn, dbi, prefix, "hash", (size_t)n * 32, &dst, errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        memcpy(dst, hash, (size_t)n * 32);
+        err = reserve(txn, dbi, prefix, "list", (size_t)n * 4, &dst, errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        memcpy(dst, list, (size_t)n * 4);
+    } else {
+        drop_key(txn, dbi, prefix, "hash");
+        drop_key(txn, dbi, prefix, "list");
+    }
+    if (n_slots > 0) {
+        vals = malloc((size_t)n * sizeof(*vals));
+        tab = malloc(sizeof(*tab));
+        if (vals == NULL || tab == NULL) {
+            err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
+            goto done;
+        }
+    }
+    for (int s = 0; s < HW_IDX_SLOTS; s++) {
+        size_t buckets = (size_t)1 << bits[s];
+        uint32_t *off, *ids;
+
+        snprintf(what, sizeof(what), "s%02d", s);
+        if (s >= n_slots) {
+            drop_key(txn, dbi, prefix, what);
+            continue;
+        }
+        err = reserve(txn, dbi, prefix, what, (buckets + 1 + (size_t)n) * 4, &dst, errbuf,
+                      errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        off = dst;
+        ids = off + buckets + 1;
+        slot_tab_init(tab, pos[s], bits[s]);
+        memset(off, 0, (buckets + 1) * 4);
+        for (uint64_t i = 0; i < n; i++) {
+            vals[i] = slot_tab_value(tab, hash + 4 * i);
+            off[vals[i] + 1]++;
+        }
+        for (size_t b = 0; b < buckets; b++) {
+            off[b + 1] += off[b];
+        }
+        /* Counting sort: off[b] advances to the end of bucket b, then is shifted back. */
+        for (uint64_t i = 0; i < n; i++) {
+            ids[off[vals[i]]++] = (uint32_t)i;
+        }
+        for (size_t b = buckets; b > 0; b--) {
+            off[b] = off[b - 1];
+        }
+        off[0] = 0;
+    }
+
+    put_u32(hdr, HW_IDX_MAGIC);
+    put_u32(hdr + 4, HW_IDX_FORMAT);
+    memcpy(hdr + 8, &(uint32_t){HW_IDX_ENDIAN}, 4); /* native on purpose: a byte-order probe */
+    put_u64(hdr + 12, n);
+    put_u32(hdr + 20, (uint32_t)n_slots);
+    for (int s = 0; s < HW_IDX_SLOTS; s++) {
+        put_u32(hdr + 24 + 4 * s, (uint32_t)bits[s]);
+        memcpy(hdr + 24 + 4 * HW_IDX_SLOTS + s * HW_IDX_MAX_BITS, pos[s], HW_IDX_MAX_BITS);
+    }
+    key_name(name, sizeof(name), prefix, "hdr");
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    v.mv_data = hdr;
+    v.mv_size = sizeof(hdr);
+    rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc != 0) {
+        err = lmdb_err(rc, errbuf, errbuf_len, "index build");
+        goto done;
+    }
+done:
+    free(vals);
+    free(tab);
+    return err;
+}
+
+void hw_idx_seg_release(struct hw_idx_seg *seg)
+{
+    if (seg == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(seg->owned) / sizeof(seg->owned[0]); i++) {
+        free(seg->owned[i]);
+    }
+    memset(seg, 0, sizeof(*seg));
+}
+
+/* Fetch a value of exactly `len` bytes, copying it when the map does not align it to 8. */
+static int fetch(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *what, size_t len,
+                 const void **out, void **owned, char *errbuf, size_t errbuf_len)
+{
+    char name[32];
+    MDB_val k, v;
+    int rc;
+
+    key_name(name, sizeof(name), prefix, what);
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s lacks %s", prefix,
+                         what);
+    }
+    if (rc != 0) {
+        return lmdb_err(rc, errbuf, errbuf_len, "index load");
+    }
+    if (v.mv_size != len) {
+        return hw_seterr(HW_ECORRUPT, errbuf, errbuf_len,
+                         "index segment %s: %s has %zu bytes, expected %zu", prefix, what,
+                         v.mv_size, len);
+    }
+    if (((uintptr_t)v.mv_data & 7) != 0) {
+        *owned = malloc(len == 0 ? 1 : len);
+        if (*owned == NULL) {
+            return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index load: out of memory");
+        }
+        memcpy(*owned, v.mv_data, len);
+        *out = *owned;
+    } else {
+        *out = v.mv_data;
+    }
+    return HW_OK;
+}
+
+int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg, char *errbuf,
+                size_t errbuf_len)
+{
+    char name[32], what[8];
+    MDB_val k, v;
+    const uint8_t *h;
+    const void *p;
+    uint32_t endian;
+    int rc, err = HW_OK;
+
+    memset(seg, 0, sizeof(*seg));
+    key_name(name, sizeof(name), prefix, "hdr");
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return HW_OK;
+    }
+    if (rc != 0) {
+        return lmdb_err(rc, errbuf, errbuf_len, "index load");
+    }
+    h = v.mv_data;
+    if (v.mv_size != HDR_LEN || get_u32(h) != HW_IDX_MAGIC) {
+        return hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
+    }
+    if (get_u32(h + 4) != HW_IDX_FORMAT) {
+        return hw_seterr(HW_EVERSION, errbuf, errbuf_len,
+                         "index segment %s has format %u; this build reads format %d", prefix,
+                         get_u32(h + 4), HW_IDX_FORMAT);
+    }
+    memcpy(&endian, h + 8, 4);
+    if (endian != HW_IDX_ENDIAN) {
+        return hw_seterr(HW_EVERSION, errbuf, errbuf_len,
+                         "index segment %s was written on a machine of another byte order", prefix);
+    }
+    seg->n = get_u64(h + 12);
+    seg->n_slots = (int)get_u32(h + 20);
+    if (seg->n > UINT32_MAX - 1 || seg->n_slots < 0 || seg->n_slots > HW_IDX_SLOTS) {
+        err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
+        goto done;
+    }
+    for (int s = 0; s < HW_IDX_SLOTS; s++) {
+        seg->bits[s] = (int)get_u32(h + 24 + 4 * s);
+        memcpy(seg->pos[s], h + 24 + 4 * HW_IDX_SLOTS + s * HW_IDX_MAX_BITS, HW_IDX_MAX_BITS);
+        if (seg->bits[s] < 0 || seg->bits[s] > HW_IDX_MAX_BITS) {
+            err =
+                hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
+            goto done;
+        }
+    }
+    if (seg->n == 0) {
+        seg->n_slots = 0;
+        goto done;
+    }
+    err = fetch(txn, dbi, prefix, "hash", (size_t)seg->n * 32, &p, &seg->owned[0], errbuf,
+                errbuf_len);
+    if (err != HW_OK) {
+        goto done;
+    }
+    seg->hash = p;
+    err =
+        fetch(txn, dbi, prefix, "list", (size_t)seg->n * 4, &p, &seg->owned[1], errbuf, errbuf_len);
+    if (err != HW_OK) {
+        goto done;
+    }
+    seg->list = p;
+    for (int s = 0; s < seg->n_slots; s++) {
+        size_t buckets = (size_t)1 << seg->bits[s];
+
+        snprintf(what, sizeof(what), "s%02d", s);
+        err = fetch(txn, dbi, prefix, what, (buckets + 1 + (size_t)seg->n) * 4, &p,
+                    &seg->owned[2 + s], errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        seg->off[s] = p;
+        seg->ids[s] = seg->off[s] + buckets + 1;
+        if (seg->off[s][buckets] != seg->n) {
+            err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
+                            prefix, s);
+            goto done;
+        }
+    }
+done:
+    if (err != HW_OK) {
+        hw_idx_seg_release(seg);
+    }
+    return err;
+}
+
+/* ---- search ---- */
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define HW_HAVE_POPCNT_TARGET 1
+#endif
+
+static inline __attribute__((always_inline)) int dist4(const uint64_t *a, const uint64_t *b)
+{
+    return __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
+           __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
+}
+
+struct search {
+    const struct hw_idx_seg *seg;
+    const uint64_t *q;
+    int tmax, variant, slot, stop;
+    hw_idx_hit_fn hit;
+    void *ctx;
+};
+
+static inline __attribute__((always_inline)) int visit_bucket(struct search *st, uint32_t key)
+{
+    const struct hw_idx_seg *seg = st->seg;
+    const uint32_t *off = seg->off[st->slot], *ids = seg->ids[st->slot];
+    uint32_t lo = off[key], hi = off[key + 1];
+
+    if (lo > hi || hi > seg->n) {
+        return HW_ECORRUPT;
+    }
+    for (uint32_t i = lo; i < hi; i++) {
+        uint32_t id = ids[i];
+        int d;
+
+        if (id >= seg->n) {
+            return HW_ECORRUPT;
+        }
+        d = dist4(seg->hash + 4 * (size_t)id, st->q);
+        if (d <= st->tmax) {
+            int rc = st->hit(st->ctx, id, d, st->variant);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* probe_*: visit every value within `left` more bit flips of key, flipping only bits >= from. */
+#define HW_IDX_PROBE_DEFS(SUFFIX, ATTR)                                                            \
+    ATTR static int probe_##SUFFIX(struct search *st, uint32_t key, int from, int left, int bits)  \
+    {                                                                                              \
+        int rc = visit_bucket(st, key);                                                            \
+        if (rc != 0 || left == 0) {                                                                \
+            return rc;                                                                             \
+        }                                                                                          \
+        for (int b = from; b < bits; b++) {                                                        \
+            rc = probe_##SUFFIX(st, key ^ (1u << b), b + 1, left - 1, bits);                       \
+            if (rc != 0) {                                                                         \
+                return rc;                                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }                                                                                              \
+    ATTR static int scan_##SUFFIX(struct search *st)                                               \
+    {                                                                                              \
+        const struct hw_idx_seg *seg = st->seg;                                                    \
+        for (uint64_t id = 0; id < seg->n; id++) {                                                 \
+            int d = dist4(seg->hash + 4 * id, st->q);                                              \
+            if (d <= st->tmax) {                                                                   \
+                int rc = st->hit(st->ctx, (uint32_t)id, d, st->variant);                           \
+                if (rc != 0) {                                                                     \
+                    return rc;                                                                     \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }
+
+HW_IDX_PROBE_DEFS(generic, )
+#ifdef HW_HAVE_POPCNT_TARGET
+HW_IDX_PROBE_DEFS(popcnt, __attribute__((target("popcnt"))))
+#endif
+
+static int have_popcnt(void)
+{
+#ifdef HW_HAVE_POPCNT_TARGET
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("popcnt") ? 1 : 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int hw_idx_distance(const uint64_t *a, const uint64_t *b)
+{
+    return dist4(a, b);
+}
+
+static double binom_sum(int bits, int r)
+{
+    double c = 1, sum = 1;
+
+    for (int i = 1; i <= r && i <= bits; i++) {
+        c = c * (bits - i + 1) / i;
+        sum += c;
+    }
+    return sum;
+}
+
+int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
+                  hw_idx_hit_fn hit, void *ctx)
+{
+    struct search st;
+    int use_tables, radius, fast = have_popcnt();
+
+    if (seg->n == 0 || tmax < 0) {
+        return 0;
+    }
+    radius = seg->n_slots > 0 ? tmax / seg->n_slots : 0;
+    use_tables = seg->n_slots > 0;
+    if (use_tables && hw_idx_mode == 0) {
+        /*
+         * Cost in random memory accesses: one per probed bucket and one per candidate,
+         * against a sequential scan that costs about 1/16 of a random access per hash.
+         */
+        double probes = 0, cands = 0;
+        for (int s = 0; s < seg->n_slots; s++) {
+            double p = binom_sum(seg->bits[s], radius);
+            probes += p;
+            cands += p * (double)seg->n / (double)(1u << seg->bits[s]);
+        }
+        use_tables = probes + cands < (double)seg->n / 16;
+    } else if (hw_idx_mode == 2) {
+        use_tables = 0;
+    }
+    st.seg = seg;
+    st.tmax = tmax;
+    st.hit = hit;
+    st.ctx = ctx;
+    for (int v = 0; v < n_q; v++) {
+        st.q = q[v].q;
+        st.variant = v;
+        if (!use_tables) {
+            int rc;
+#ifdef HW_HAVE_POPCNT_TARGET
+            rc = fast ? scan_popcnt(&st) : scan_generic(&st);
+#else
+            rc = scan_generic(&st);
+#endif
+            if (rc != 0) {
+                return rc;
+            }
+            continue;
+        }
+        for (int s = 0; s < seg->n_slots; s++) {
+            uint32_t key = slot_value(seg, s, st.q);
+            int rc;
+
+            st.slot = s;
+#ifdef HW_HAVE_POPCNT_TARGET
+            rc = fast ? probe_popcnt(&st, key, 0, radius, seg->bits[s])
+                      : probe_generic(&st, key, 0, radius, seg->bits[s]);
+#else
+            rc = probe_generic(&st, key, 0, radius, seg->bits[s]);
+#endif
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}

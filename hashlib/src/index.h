@@ -1,0 +1,69 @@
+/* index.h: PDQ multi-index-hashing segments, built into LMDB values and searched zero-copy. */
+#ifndef HASHLIB_INDEX_H
+#define HASHLIB_INDEX_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw_pdq.h"
+
+/*
+ * A segment is an immutable set of n PDQ hashes (each with a 32-bit list id) plus, for each
+ * of HW_IDX_SLOTS disjoint subsets ("slots") of the 256 bit positions, a CSR table mapping
+ * the slot's value to the ids of the hashes having it. By the pigeonhole principle a hash
+ * within distance T of the query is within floor(T / HW_IDX_SLOTS) of it in at least one
+ * slot, so probing every slot value within that radius finds every match (exact).
+ * hashlib/STORE.md documents the stored layout.
+ */
+#define HW_IDX_SLOTS    11
+#define HW_IDX_MAX_BITS 24
+#define HW_IDX_FORMAT   1
+
+struct hw_idx_seg {
+    uint64_t n;
+    const uint64_t *hash; /* n * 4 words, hash i at hash[4 * i] */
+    const uint32_t *list; /* n list ids */
+    int n_slots;          /* 0: no tables, always scanned */
+    int bits[HW_IDX_SLOTS];
+    uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS]; /* bit positions (k = 16 * row + col) */
+    const uint32_t *off[HW_IDX_SLOTS];          /* 2^bits + 1 bucket offsets */
+    const uint32_t *ids[HW_IDX_SLOTS];          /* n ids, grouped by bucket */
+    void *owned[2 + HW_IDX_SLOTS];              /* copies made when the map was misaligned */
+};
+
+/* Test hook: 0 = choose by cost (default), 1 = always use the tables, 2 = always scan. */
+extern int hw_idx_mode;
+
+/**
+ * Build segment `prefix` ("b" or "d") from n hashes and list ids, replacing any previous one,
+ * inside the write transaction. Arrays are read only. HW_OK, HW_ENOMEM, HW_EIO, HW_EFULL.
+ */
+int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *hash,
+                 const uint32_t *list, uint64_t n, char *errbuf, size_t errbuf_len);
+
+/**
+ * Map segment `prefix` as the (read or write) transaction sees it. An absent segment is an
+ * empty one. Pointers stay valid until the transaction ends; free with hw_idx_seg_release().
+ * HW_OK, HW_ECORRUPT (sizes do not agree), HW_EVERSION (unknown segment format), HW_ENOMEM,
+ * HW_EIO.
+ */
+int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg, char *errbuf,
+                size_t errbuf_len);
+void hw_idx_seg_release(struct hw_idx_seg *seg);
+
+/* Called for each (id, variant) whose distance is <= tmax; nonzero stops the search. */
+typedef int (*hw_idx_hit_fn)(void *ctx, uint32_t id, int distance, int variant);
+
+/**
+ * Report every hash of the segment within tmax of any of q[0..n_q). A hash may be reported
+ * more than once (several slots, several variants); callers de-duplicate.
+ * HW_OK, HW_ECORRUPT (a table points outside the segment), or the callback's nonzero value.
+ */
+int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
+                  hw_idx_hit_fn hit, void *ctx);
+
+/** Hamming distance of two 4-word hashes (popcount instruction when the CPU has one). */
+int hw_idx_distance(const uint64_t *a, const uint64_t *b);
+
+#endif

@@ -1,0 +1,6 @@
+# The hash-list store and the PDQ near-match index (hashlib/src/store.c, index.c).
+hw_add_test(NAME store-api SOURCES store/test_store.c LABELS unit TIMEOUT 120)
+# Randomised look-ups against brute force; white box (index layout, test hook).
+hw_add_test(NAME store-match SOURCES store/test_store_match.c LABELS integration TIMEOUT 600)
+target_include_directories(store-match PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
+                           ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib ${LMDB_INCLUDE_DIR})

@@ -1,0 +1,379 @@
+/* test_store_match.c: randomised PDQ look-ups against a brute-force model, across index states. */
+#include "store_testutil.h"
+
+/* White box: the index's layout (to build worst-case queries) and its test hook hw_idx_mode
+ * (0 = cost-based choice, 1 = always the slot tables, 2 = always scan). */
+#include "index.h"
+#include "store_int.h"
+
+#define N_LISTS 4
+static const char *list_names[N_LISTS] = {"alpha", "beta", "gamma", "zero"};
+static const int list_thr[N_LISTS] = {31, 20, 45, 0};
+
+struct rec {
+    struct hw_pdq h;
+    int list;
+    int alive;
+};
+
+static struct rec *recs;
+static size_t n_recs, cap_recs;
+static int list_alive[N_LISTS];
+
+static struct hw_pdq *centres;
+static size_t n_centres;
+
+static void add_rec(const struct hw_pdq *h, int list)
+{
+    if (n_recs == cap_recs) {
+        cap_recs = cap_recs ? cap_recs * 2 : 1024;
+        recs = realloc(recs, cap_recs * sizeof(*recs));
+        if (recs == NULL) {
+            exit(1);
+        }
+    }
+    recs[n_recs].h = *h;
+    recs[n_recs].list = list;
+    recs[n_recs].alive = 1;
+    n_recs++;
+}
+
+/* A hash: uniform, or a near-duplicate (0..40 bits) of one of a few hundred centres. */
+static void gen_hash(struct hw_pdq *h)
+{
+    if (t_rand() % 3 == 0) {
+        t_random_pdq(h);
+    } else {
+        *h = centres[t_rand() % n_centres];
+        t_flip(h, (int)(t_rand() % 41));
+    }
+}
+
+static int find_live(const struct hw_pdq *h, int list)
+{
+    for (size_t i = 0; i < n_recs; i++) {
+        if (recs[i].alive && recs[i].list == list && memcmp(&recs[i].h, h, sizeof(*h)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static hw_store *store;
+
+static void put_batch(int list, size_t n)
+{
+    hw_batch *b = NULL;
+    struct hw_entry e;
+    struct hw_batch_stats st;
+    size_t added = 0;
+    char id[32];
+
+    CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
+    for (size_t i = 0; i < n; i++) {
+        struct hw_pdq h;
+        gen_hash(&h);
+        snprintf(id, sizeof(id), "r%zu", n_recs);
+        t_entry_pdq(&e, &h, id);
+        CHECK_OK(hw_batch_put(b, &e));
+        if (!find_live(&h, list)) {
+            add_rec(&h, list);
+            added++;
+        }
+    }
+    CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+    CHECK(st.added == added);
+    list_alive[list] = 1;
+}
+
+/* Delete about `n` live records of `list` (from anywhere: base or delta). */
+static void delete_some(int list, size_t n)
+{
+    hw_batch *b = NULL;
+    struct hw_entry e;
+    struct hw_batch_stats st;
+    size_t done = 0;
+
+    CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
+    for (size_t tries = 0; done < n && tries < 50 * n; tries++) {
+        size_t i = t_rand() % n_recs;
+        if (!recs[i].alive || recs[i].list != list) {
+            continue;
+        }
+        t_entry_pdq(&e, &recs[i].h, "");
+        CHECK_OK(hw_batch_delete(b, &e));
+        recs[i].alive = 0;
+        done++;
+    }
+    CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+    CHECK(st.deleted == done);
+}
+
+/* Re-add some deleted records (they may still sit in the base segment). */
+static void readd_some(int list, size_t n)
+{
+    hw_batch *b = NULL;
+    struct hw_entry e;
+    size_t done = 0;
+
+    CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
+    for (size_t i = 0; i < n_recs && done < n; i++) {
+        if (recs[i].alive || recs[i].list != list || find_live(&recs[i].h, list)) {
+            continue;
+        }
+        t_entry_pdq(&e, &recs[i].h, "again");
+        CHECK_OK(hw_batch_put(b, &e));
+        recs[i].alive = 1;
+        done++;
+    }
+    CHECK_OK(hw_batch_commit(b, NULL, NULL, 0));
+}
+
+struct expect {
+    struct hw_pdq h;
+    int list, distance, variant;
+};
+
+static size_t brute(const struct hw_pdq *q, int n_q, const struct hw_match_opts *o,
+                    struct expect *out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_recs; i++) {
+        const struct rec *r = &recs[i];
+        int thr = list_thr[r->list], best = 1000, bv = 0, sel = o->lists == NULL;
+
+        if (!r->alive || !list_alive[r->list]) {
+            continue;
+        }
+        for (size_t j = 0; j < o->n_lists && !sel; j++) {
+            sel = strcmp(o->lists[j], list_names[r->list]) == 0;
+        }
+        if (!sel) {
+            continue;
+        }
+        if (o->max_distance >= 0 && o->max_distance < thr) {
+            thr = o->max_distance;
+        }
+        for (int v = 0; v < n_q; v++) {
+            int d = t_dist(&q[v], &r->h);
+            if (d < best) {
+                best = d;
+                bv = v;
+            }
+        }
+        if (best <= thr) {
+            out[n].h = r->h;
+            out[n].list = r->list;
+            out[n].distance = best;
+            out[n].variant = bv;
+            n++;
+        }
+    }
+    return n;
+}
+
+static struct expect *exp_buf;
+static struct hw_match *got;
+static size_t n_queries_checked, n_matches_checked;
+
+static void check_query(hw_snapshot *snap, const struct hw_pdq *q, int variants,
+                        const struct hw_match_opts *o)
+{
+    size_t ne = brute(q, variants ? HW_DIH_COUNT : 1, o, exp_buf), n = 0;
+
+    for (int mode = 0; mode < 3; mode++) {
+        hw_idx_mode = mode;
+        CHECK_OK(hw_snapshot_match_pdq(snap, q, o, got, n_recs, &n));
+        CHECK(n == ne);
+        if (n != ne) {
+            fprintf(stderr, "mode %d: got %zu matches, brute force %zu (max %d, variants %d)\n",
+                    mode, n, ne, o->max_distance, variants);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            struct hw_pdq h;
+            int ok = 0;
+            t_pdq_from_bytes(got[i].entry.hash, &h);
+            if (i > 0) {
+                CHECK(got[i - 1].distance <= got[i].distance);
+                CHECK(got[i - 1].distance < got[i].distance ||
+                      strcmp(got[i - 1].list, got[i].list) <= 0);
+            }
+            for (size_t j = 0; j < ne && !ok; j++) {
+                ok = memcmp(&exp_buf[j].h, &h, sizeof(h)) == 0 &&
+                     strcmp(list_names[exp_buf[j].list], got[i].list) == 0 &&
+                     exp_buf[j].distance == got[i].distance && exp_buf[j].variant == got[i].variant;
+            }
+            CHECK(ok);
+            if (!ok) {
+                fprintf(stderr, "mode %d: unexpected match %s d=%d v=%d\n", mode, got[i].list,
+                        got[i].distance, got[i].variant);
+                break;
+            }
+        }
+        n_matches_checked += n;
+    }
+    hw_idx_mode = 0;
+    n_queries_checked++;
+}
+
+/*
+ * The pigeonhole worst case for the base segment's layout: distance exactly T from a stored
+ * hash, with exactly floor(T / slots) flips in one slot, one more than that in every other
+ * slot, the rest in bits no slot uses. Only the full-radius probe of that one slot finds it.
+ */
+static struct hw_idx_seg layout;
+
+static void load_layout(void)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+
+    hw_idx_seg_release(&layout);
+    CHECK(mdb_txn_begin(hw_store_env(store), NULL, MDB_RDONLY, &txn) == 0);
+    CHECK(mdb_dbi_open(txn, "pdqidx", 0, &dbi) == 0);
+    CHECK_OK(hw_idx_load(txn, dbi, "b", &layout, NULL, 0));
+    /* Keep only the header part: the arrays die with the transaction. */
+    layout.hash = NULL;
+    layout.list = NULL;
+    for (int s = 0; s < HW_IDX_SLOTS; s++) {
+        layout.off[s] = layout.ids[s] = NULL;
+    }
+    mdb_txn_abort(txn);
+    CHECK(layout.n_slots == HW_IDX_SLOTS);
+}
+
+static void flip_bit(struct hw_pdq *h, int b)
+{
+    h->q[b >> 6] ^= 1ull << (b & 63);
+}
+
+static void worst_case(struct hw_pdq *q, int t)
+{
+    int m = layout.n_slots, r = t / m, s0 = (int)(t_rand() % (uint64_t)m), budget = t;
+    uint8_t used[256] = {0};
+
+    for (int s = 0; s < m; s++) {
+        for (int j = 0; j < layout.bits[s]; j++) {
+            used[layout.pos[s][j]] = 1;
+        }
+    }
+    for (int k = 0; k < m && budget > 0; k++) {
+        int s = (s0 + k) % m, want = k == 0 ? r : r + 1;
+        for (int j = 0; j < want && j < layout.bits[s] && budget > 0; j++) {
+            flip_bit(q, layout.pos[s][j]);
+            budget--;
+        }
+    }
+    for (int b = 0; b < 256 && budget > 0; b++) {
+        if (!used[b]) {
+            flip_bit(q, b);
+            budget--;
+        }
+    }
+}
+
+static void query_round(int n_queries)
+{
+    static const int maxd[] = {-1, -1, 0, 10, 31, 40, 64};
+    const char *filter_a[] = {"alpha"};
+    const char *filter_bg[] = {"beta", "gamma", "nosuch"};
+    hw_snapshot *snap = NULL;
+
+    load_layout();
+    CHECK_OK(hw_snapshot_begin(store, &snap, NULL, 0));
+    for (int i = 0; i < n_queries; i++) {
+        struct hw_pdq q[HW_DIH_COUNT];
+        struct hw_match_opts o = {NULL, 0, maxd[t_rand() % 7], (int)(t_rand() % 2)};
+        int kind = (int)(t_rand() % 5);
+
+        for (int v = 0; v < HW_DIH_COUNT; v++) {
+            if (kind == 0) {
+                t_random_pdq(&q[v]);
+            } else if (kind == 1) {
+                q[v] = centres[t_rand() % n_centres];
+                t_flip(&q[v], (int)(t_rand() % 40));
+            } else if (kind == 2 || kind == 3) {
+                q[v] = recs[t_rand() % n_recs].h;
+                t_flip(&q[v], (int)(t_rand() % 48));
+            } else {
+                size_t r = t_rand() % n_recs;
+                q[v] = recs[r].h;
+                worst_case(&q[v], list_thr[recs[r].list]);
+                o.max_distance = -1;
+            }
+        }
+        if (t_rand() % 3 == 0) {
+            o.lists = filter_a;
+            o.n_lists = 1;
+        } else if (t_rand() % 3 == 0) {
+            o.lists = filter_bg;
+            o.n_lists = 3;
+        }
+        check_query(snap, q, o.variants, &o);
+    }
+    hw_snapshot_end(snap);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[256];
+    int scale = argc > 1 ? atoi(argv[1]) : 1;
+    struct hw_list_config cfg = {NULL, NULL, 0};
+
+    t_tmpdir(dir, sizeof(dir));
+    CHECK_OK(hw_store_open(dir, 0, &store, NULL, 0));
+    if (store == NULL) {
+        return 1;
+    }
+    n_centres = 300;
+    centres = malloc(n_centres * sizeof(*centres));
+    exp_buf = malloc(200000 * sizeof(*exp_buf));
+    got = malloc(200000 * sizeof(*got));
+    for (size_t i = 0; i < n_centres; i++) {
+        t_random_pdq(&centres[i]);
+    }
+    for (int l = 0; l < N_LISTS; l++) {
+        cfg.pdq_threshold = list_thr[l];
+        CHECK_OK(hw_store_list_set(store, list_names[l], &cfg, NULL, 0));
+    }
+    /* 1: a fresh base segment. */
+    put_batch(0, 12000 * (size_t)scale);
+    put_batch(1, 6000 * (size_t)scale);
+    put_batch(2, 3000 * (size_t)scale);
+    put_batch(3, 2000 * (size_t)scale);
+    query_round(60);
+    /* 2: inserts, deletes (base and delta) and re-adds, in the delta segment. */
+    put_batch(0, 2000);
+    put_batch(2, 1500);
+    delete_some(0, 1500);
+    delete_some(1, 800);
+    readd_some(0, 300);
+    query_round(60);
+    /* 3: removing a list; its entries stay in the base but must never match. */
+    CHECK_OK(hw_store_list_remove(store, "beta", NULL, 0));
+    list_alive[1] = 0;
+    for (size_t i = 0; i < n_recs; i++) {
+        if (recs[i].list == 1) {
+            recs[i].alive = 0;
+        }
+    }
+    query_round(40);
+    /* 4: a big import that overflows the delta and merges everything into a new base. */
+    CHECK_OK(hw_store_list_set(store, "beta", &(struct hw_list_config){NULL, NULL, 20}, NULL, 0));
+    put_batch(1, 70000);
+    delete_some(2, 500);
+    query_round(60);
+
+    hw_idx_seg_release(&layout);
+    hw_store_close(store);
+    t_rmdir(dir);
+    printf("%zu queries x 3 modes, %zu matches compared\n", n_queries_checked, n_matches_checked);
+    if (t_failures) {
+        fprintf(stderr, "%d check(s) failed\n", t_failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
