@@ -290,12 +290,184 @@ static void run_pairs(hw_hasher *h)
     free(t.text);
 }
 
+/* Source pixel of oriented pixel (x, y) for EXIF orientation o (1..8) of a w x h image. */
+static void exif_source(int o, uint32_t w, uint32_t h, uint32_t x, uint32_t y, uint32_t *sx,
+                        uint32_t *sy)
+{
+    switch (o) {
+    case 2: /* mirrored */
+        *sx = w - 1 - x, *sy = y;
+        break;
+    case 3: /* rotated 180 */
+        *sx = w - 1 - x, *sy = h - 1 - y;
+        break;
+    case 4: /* flipped vertically */
+        *sx = x, *sy = h - 1 - y;
+        break;
+    case 5: /* transposed */
+        *sx = y, *sy = x;
+        break;
+    case 6: /* display = stored rotated 90 degrees clockwise */
+        *sx = y, *sy = h - 1 - x;
+        break;
+    case 7: /* transverse */
+        *sx = w - 1 - y, *sy = h - 1 - x;
+        break;
+    case 8: /* display = stored rotated 90 degrees counter-clockwise */
+        *sx = w - 1 - y, *sy = x;
+        break;
+    default:
+        *sx = x, *sy = y;
+        break;
+    }
+}
+
+/* PDQ of the pixels with EXIF orientation applied, then (if `sample`) the reference's 512 x 512
+ * nearest-neighbour step: what the reference outputs for an auto-oriented copy. */
+static int hash_oriented(const struct hw_pixels *px, int o, int sample, struct hw_pdq *out,
+                         int *quality)
+{
+    const int swap = o >= 5 && o <= 8;
+    const uint32_t dw = swap ? px->height : px->width;
+    const uint32_t dh = swap ? px->width : px->height;
+    const uint32_t ow = (sample && (dw > 512 || dh > 512)) ? 512 : dw;
+    const uint32_t oh = (sample && (dw > 512 || dh > 512)) ? 512 : dh;
+    const unsigned ch = px->channels;
+    uint8_t *buf = malloc((size_t)ow * oh * ch);
+    float *luma = malloc((size_t)ow * oh * sizeof(float));
+    const size_t slen = hw_pdq_scratch_len(oh, ow);
+    void *scratch = malloc(slen);
+    struct hw_pixels opx;
+    int rc = -1;
+
+    if (buf != NULL && luma != NULL && scratch != NULL) {
+        for (uint32_t y = 0; y < oh; y++) {
+            const uint32_t dy = (uint32_t)(((uint64_t)y * dh) / oh);
+
+            for (uint32_t x = 0; x < ow; x++) {
+                const uint32_t dx = (uint32_t)(((uint64_t)x * dw) / ow);
+                uint32_t sx;
+                uint32_t sy;
+
+                exif_source(o, px->width, px->height, dx, dy, &sx, &sy);
+                memcpy(buf + ((size_t)y * ow + x) * ch, px->data + sy * px->stride + sx * ch, ch);
+            }
+        }
+        opx.width = ow;
+        opx.height = oh;
+        opx.channels = ch;
+        opx.stride = (size_t)ow * ch;
+        opx.data = buf;
+        hw_pdq_luma(&opx, luma);
+        rc = hw_pdq_from_luma(luma, oh, ow, scratch, slen, 1, out, quality);
+    }
+    free(buf);
+    free(luma);
+    free(scratch);
+    return rc;
+}
+
+/* exif-orientation.tsv: the stored-pixel hash, the orientation the decoder reports, the
+ * closest dihedral variant, and hashes of the oriented pixels (sampled and full resolution). */
+static void run_exif(hw_hasher *h)
+{
+    struct tsv t;
+    char *c[CONF_MAX_COLS];
+    int rows = 0;
+    hw_decoder *dec = NULL;
+
+    if (tsv_open(&t, "exif-orientation.tsv") != 0 || hw_decoder_new(NULL, &dec) != HW_OK) {
+        conf_failures++;
+        free(t.text);
+        return;
+    }
+    {
+        const int cf = tsv_col(&t, "file");
+        const int co = tsv_col(&t, "exif_orientation");
+        const int csw = tsv_col(&t, "stored_width");
+        const int csh = tsv_col(&t, "stored_height");
+        const int cst = tsv_col(&t, "pdq_hex_as_stored");
+        const int cor = tsv_col(&t, "pdq_hex_oriented");
+        const int cqo = tsv_col(&t, "quality_oriented");
+        const int cfr = tsv_col(&t, "pdq_hex_oriented_fullres");
+        const int cv = tsv_col(&t, "closest_dihedral_of_stored");
+        const int cd = tsv_col(&t, "distance_oriented_to_that_dihedral");
+
+        while (tsv_next(&t, c)) {
+            struct hw_hash_result r;
+            struct hw_image_info info;
+            struct hw_pixels px;
+            struct hw_pdq oriented;
+            struct hw_pdq ofull;
+            struct hw_pdq want_or;
+            const int o = atoi(c[co]);
+            const int var = variant_by_name(c[cv]);
+            int qo = -1;
+            int qf = -1;
+            int dmin = 256;
+            int dvar = -1;
+            char path[1024];
+            size_t len;
+            unsigned char *data;
+
+            rows++;
+            if (hash_file(h, c[cf], 0, &r) != HW_OK || var < 0 ||
+                hw_pdq_from_hex(c[cor], strlen(c[cor]), &want_or) != HW_OK) {
+                CONF_CHECK(0, "%s: cannot hash, or bad tsv row", c[cf]);
+                continue;
+            }
+            CONF_CHECK(r.info.exif_orientation == o, "%s: decoder reports orientation %d, tsv %d",
+                       c[cf], r.info.exif_orientation, o);
+            CONF_CHECK(r.info.width == strtoul(c[csw], NULL, 10) &&
+                           r.info.height == strtoul(c[csh], NULL, 10),
+                       "%s: stored size %ux%u", c[cf], r.info.width, r.info.height);
+            CONF_CHECK(dist_hex(&r.pdq[HW_DIH_ORIG], c[cst]) == 0,
+                       "%s: stored-pixel hash %d bits off", c[cf],
+                       dist_hex(&r.pdq[HW_DIH_ORIG], c[cst]));
+            for (int v = 0; v < HW_DIH_COUNT; v++) {
+                const int d = hw_pdq_distance(&r.pdq[v], &want_or);
+
+                dmin = d < dmin ? d : dmin;
+            }
+            dvar = hw_pdq_distance(&r.pdq[var], &want_or);
+            CONF_CHECK(dvar == atoi(c[cd]) && dvar == dmin && dvar <= HW_PDQ_THRESHOLD_DEFAULT,
+                       "%s: %s to oriented hash %d (tsv %s), min over 8 %d", c[cf], c[cv], dvar,
+                       c[cd], dmin);
+
+            snprintf(path, sizeof(path), "%s/%s", CONF_DIR, c[cf]);
+            data = conf_read_file(path, &len);
+            if (data == NULL ||
+                hw_decoder_decode(dec, data, len, HW_DECODE_NOSAMPLE, &info, &px, NULL, 0) !=
+                    HW_OK ||
+                hash_oriented(&px, o, 1, &oriented, &qo) != HW_OK ||
+                hash_oriented(&px, o, 0, &ofull, &qf) != HW_OK) {
+                CONF_CHECK(0, "%s: full-resolution decode or oriented hash failed", c[cf]);
+                free(data);
+                continue;
+            }
+            free(data);
+            printf("%-52s orientation %d: stored %d, via %s %d (min8 %d), oriented %d (q %d), "
+                   "oriented full-res %d (q %d)\n",
+                   c[cf], r.info.exif_orientation, dist_hex(&r.pdq[HW_DIH_ORIG], c[cst]), c[cv],
+                   dvar, dmin, dist_hex(&oriented, c[cor]), qo, dist_hex(&ofull, c[cfr]), qf);
+            CONF_CHECK(dist_hex(&oriented, c[cor]) == 0 && qo == atoi(c[cqo]),
+                       "%s: oriented hash %d bits off, quality %d (tsv %s)", c[cf],
+                       dist_hex(&oriented, c[cor]), qo, c[cqo]);
+            CONF_CHECK(dist_hex(&ofull, c[cfr]) == 0, "%s: oriented full-res hash %d bits off",
+                       c[cf], dist_hex(&ofull, c[cfr]));
+        }
+    }
+    printf("exif-orientation.tsv: %d rows\n", rows);
+    hw_decoder_free(dec);
+    free(t.text);
+}
+
 int main(int argc, char **argv)
 {
     hw_hasher *h = NULL;
 
     if (argc != 2) {
-        fprintf(stderr, "usage: %s expected|fullres|dihedral|pairs\n", argv[0]);
+        fprintf(stderr, "usage: %s expected|fullres|dihedral|pairs|exif\n", argv[0]);
         return 2;
     }
     if (hw_hasher_new(NULL, &h) != HW_OK) {
@@ -310,6 +482,8 @@ int main(int argc, char **argv)
         run_dihedral(h);
     } else if (strcmp(argv[1], "pairs") == 0) {
         run_pairs(h);
+    } else if (strcmp(argv[1], "exif") == 0) {
+        run_exif(h);
     } else {
         fprintf(stderr, "unknown mode %s\n", argv[1]);
         hw_hasher_free(h);
