@@ -1,0 +1,11 @@
+# server.cmake: hashwatchd integration tests: the real server in-process on port 0, libcurl.
+if(TARGET hwserver)
+    pkg_check_modules(CURL IMPORTED_TARGET libcurl)
+    if(CURL_FOUND)
+        hw_add_test(NAME test_server SOURCES server/test_server.c
+                    LIBS hwserver PkgConfig::CURL LABELS integration TIMEOUT 600)
+    else()
+        message(WARNING "libcurl not found (libcurl4-openssl-dev): server tests skipped")
+    endif()
+    hw_add_test(NAME test_audit SOURCES server/test_audit.c LABELS unit)
+endif()
