@@ -262,8 +262,10 @@ static int png_run(struct png_job *j)
     /*
      * Non-interlaced: rows arrive one by one into one row buffer, and only the rows and columns
      * the nearest-neighbour sampling keeps are copied, so a 20000x20000 PNG costs one row.
-     * HW_DECODE_FULL behaves the same (the PNG path has no faster shortcut to compare against).
-     * Adam7 needs every pass over the whole frame: decode it in full, then sample.
+     * Adam7: every pass adds pixels to every row, so each kept source row needs its own buffer
+     * until the last pass; rows nobody keeps all go through one throwaway buffer. That is at
+     * most 512 + 1 rows, not the whole frame. HW_DECODE_FULL behaves the same: the PNG path has
+     * no faster shortcut to check against.
      */
     if (!sampled) {
         for (int p = 0; p < passes; p++) {
@@ -277,26 +279,38 @@ static int png_run(struct png_job *j)
 
         hw_sample_index(w, out_w, j->d->idx);
         hw_sample_index(h, out_h, yi);
-        if (interlaced && hw_size_mul(rowbytes, h, &work_len) != HW_OK) {
+        if (interlaced && hw_size_mul(rowbytes, (size_t)out_h + 1, &work_len) != HW_OK) {
             work_len = SIZE_MAX;
         }
         rc = hw_buf_reserve(&j->d->work, &j->d->work_cap, work_len, lim->max_decoder_mem);
         if (rc != HW_OK) {
             j->err = hw_seterr(rc, j->msg, sizeof(j->msg),
-                               rc == HW_ENOMEM ? "PNG: out of memory for a %zu-byte frame"
-                                               : "PNG frame of %zu bytes is over the decoder "
+                               rc == HW_ENOMEM ? "PNG: out of memory for %zu bytes of rows"
+                                               : "PNG rows of %zu bytes are over the decoder "
                                                  "memory limit",
                                work_len);
             return j->err;
         }
         if (interlaced) {
+            /* Source row y lives in slot k, the first output row sampling it (yi is sorted). */
+            uint8_t *spare = j->d->work + (size_t)out_h * rowbytes;
             for (int p = 0; p < passes; p++) {
+                uint32_t k = 0;
                 for (uint32_t y = 0; y < h; y++) {
-                    png_read_row(png, j->d->work + (size_t)y * rowbytes, NULL);
+                    while (k < out_h && yi[k] < y) {
+                        k++;
+                    }
+                    png_read_row(
+                        png, k < out_h && yi[k] == y ? j->d->work + (size_t)k * rowbytes : spare,
+                        NULL);
                 }
             }
+            uint32_t first = 0;
             for (uint32_t oy = 0; oy < out_h; oy++) {
-                png_sample_row(j, j->d->work + (size_t)yi[oy] * rowbytes, oy, out_w, ch);
+                if (oy > 0 && yi[oy] != yi[oy - 1]) {
+                    first = oy;
+                }
+                png_sample_row(j, j->d->work + (size_t)first * rowbytes, oy, out_w, ch);
             }
         } else {
             uint32_t oy = 0;
