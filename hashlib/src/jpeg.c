@@ -353,8 +353,14 @@ static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
         if (rc != HW_JPEG_FAST_DECLINED) {
             return hw_seterr(rc, errbuf, errbuf_len, "no memory for the sampled output");
         }
+        if (j->flags & HW_JPEG_FAST_ONLY) {
+            return hw_seterr(HW_EUNSUPPORTED, errbuf, errbuf_len, "fast path declined");
+        }
         j->fast_declined = 1; /* the caller restarts with a full decode */
         return HW_JPEG_FAST_DECLINED;
+    }
+    if (j->flags & HW_JPEG_FAST_ONLY) {
+        return hw_seterr(HW_EUNSUPPORTED, errbuf, errbuf_len, "fast path not applicable");
     }
     return jpeg_decode_full(j, out_w, out_h, ch, sampled, errbuf, errbuf_len);
 }

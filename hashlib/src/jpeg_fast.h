@@ -9,6 +9,10 @@
 
 #include "decode_int.h"
 
+/* Internal hw_decoder_decode() flag for tests: fail with HW_EUNSUPPORTED instead of falling
+ * back to a full decode when the fast path declines (shows which path produced the pixels). */
+#define HW_JPEG_FAST_ONLY 0x100
+
 /* Not an error: the fast path cannot reproduce libjpeg exactly here; decode in full instead. */
 #define HW_JPEG_FAST_DECLINED 1
 

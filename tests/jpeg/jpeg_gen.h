@@ -1,0 +1,40 @@
+/* jpeg_gen.h: JPEGs written in memory with libjpeg's compressor, for the JPEG decoder tests. */
+#ifndef HW_TESTS_JPEG_GEN_H
+#define HW_TESTS_JPEG_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
+
+struct jgen {
+    uint32_t width, height;
+    J_COLOR_SPACE in_space;      /* JCS_GRAYSCALE, JCS_RGB or JCS_CMYK (pixels we generate) */
+    J_COLOR_SPACE jpeg_space;    /* colour space in the file (jpeg_set_colorspace) */
+    int samp[4][2];              /* h, v sampling factor per component; 0 = 1 */
+    int quality;                 /* 1..100 */
+    int baseline_quant;          /* 1: clamp quantisers to 8 bits (force_baseline) */
+    int progressive;             /* jpeg_simple_progression */
+    int arith;                   /* arithmetic coding */
+    int restart_rows;            /* restart interval in MCU rows (0 = none) */
+    const jpeg_scan_info *scans; /* custom scan script (overrides progressive) */
+    int n_scans;
+    uint32_t seed; /* content variation */
+};
+
+/**
+ * Encode a synthetic image with photographic-like content (gradients, texture, hard edges,
+ * noise). Returns a malloc'd buffer and its length, or NULL on failure.
+ */
+unsigned char *jgen_encode(const struct jgen *g, size_t *len);
+
+/**
+ * Re-encode `src` with its DCT coefficients passed through `edit` (jpegtran style, no loss).
+ * edit(component, block_row, block_col, coefs) may change the 64 coefficients. NULL on failure.
+ */
+unsigned char *jgen_transcode(const unsigned char *src, size_t src_len,
+                              void (*edit)(int comp, uint32_t by, uint32_t bx, JCOEF *coef),
+                              size_t *len);
+
+#endif

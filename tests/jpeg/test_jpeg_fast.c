@@ -1,0 +1,426 @@
+/* test_jpeg_fast.c: the sampled JPEG fast path equals libjpeg-turbo's full decode, byte for byte.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hashlib/hw_error.h"
+#include "hashlib/hw_image.h"
+#include "jpeg/jpeg_gen.h"
+#include "jpeg_fast.h"
+
+static int failures;
+static int n_compared, n_fast, n_declined;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
+    } while (0)
+
+/* Copy of a decode result (the decoder's buffers are reused by the next call). */
+struct img {
+    int rc;
+    uint32_t w, h;
+    unsigned ch;
+    uint8_t *px; /* w * h * ch, packed */
+};
+
+static struct img decode(hw_decoder *d, const void *data, size_t len, unsigned flags, char *err,
+                         size_t errlen)
+{
+    struct img im = {0};
+    struct hw_image_info info;
+    struct hw_pixels px;
+
+    err[0] = 0;
+    im.rc = hw_decoder_decode(d, data, len, flags, &info, &px, err, errlen);
+    if (im.rc == HW_OK) {
+        size_t row = (size_t)px.width * px.channels;
+
+        im.w = px.width;
+        im.h = px.height;
+        im.ch = px.channels;
+        im.px = malloc(row * px.height);
+        for (uint32_t y = 0; y < px.height; y++) {
+            memcpy(im.px + y * row, px.data + y * px.stride, row);
+        }
+    }
+    return im;
+}
+
+/* First differing byte of two results, or -1 when identical. */
+static long img_diff(const struct img *a, const struct img *b)
+{
+    size_t n = (size_t)a->w * a->h * a->ch;
+
+    if (a->w != b->w || a->h != b->h || a->ch != b->ch) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (a->px[i] != b->px[i]) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* The reference's nearest-neighbour rule, applied here to a full-resolution decode. */
+static struct img sample_ref(const struct img *full)
+{
+    struct img s = {0};
+    uint32_t ow = full->w, oh = full->h;
+
+    if (ow > HW_PDQ_SAMPLE_DIM || oh > HW_PDQ_SAMPLE_DIM) {
+        ow = oh = HW_PDQ_SAMPLE_DIM;
+    }
+    s.w = ow;
+    s.h = oh;
+    s.ch = full->ch;
+    s.px = malloc((size_t)ow * oh * s.ch);
+    for (uint32_t y = 0; y < oh; y++) {
+        uint32_t sy = (uint32_t)(((uint64_t)y * full->h) / oh);
+        for (uint32_t x = 0; x < ow; x++) {
+            uint32_t sx = (uint32_t)(((uint64_t)x * full->w) / ow);
+            memcpy(s.px + ((size_t)y * ow + x) * s.ch,
+                   full->px + ((size_t)sy * full->w + sx) * full->ch, s.ch);
+        }
+    }
+    return s;
+}
+
+/*
+ * Decode `data` three ways and require identical pixels: the default path (fast when it
+ * applies), the forced full decode, and a full-resolution decode sampled here (checks the
+ * full path's row skipping too). expect_fast: 1 = the fast path must accept the image,
+ * 0 = it must decline (the default then falls back), -1 = either, -2 = it must accept
+ * exactly when the image has a side over 512 (the only case where sampling does something).
+ */
+static void compare(hw_decoder *d, const char *name, const void *data, size_t len, int expect_fast)
+{
+    char e1[256], e2[256], e3[256], e4[256];
+    struct img fast = decode(d, data, len, 0, e1, sizeof(e1));
+    struct img full = decode(d, data, len, HW_DECODE_FULL, e2, sizeof(e2));
+    struct img only = decode(d, data, len, HW_JPEG_FAST_ONLY, e3, sizeof(e3));
+    struct img nos = decode(d, data, len, HW_DECODE_NOSAMPLE, e4, sizeof(e4));
+    long diff;
+
+    n_compared++;
+    if (expect_fast == -2 && nos.rc == HW_OK) {
+        expect_fast = (nos.w > HW_PDQ_SAMPLE_DIM || nos.h > HW_PDQ_SAMPLE_DIM) ? 1 : 0;
+    }
+    CHECK(fast.rc == full.rc, "%s: default rc %d (%s) vs full rc %d (%s)", name, fast.rc, e1,
+          full.rc, e2);
+    if (fast.rc == HW_OK && full.rc == HW_OK) {
+        diff = img_diff(&fast, &full);
+        CHECK(diff < 0, "%s: default and full decodes differ at byte %ld (%ux%ux%u)", name, diff,
+              fast.w, fast.h, fast.ch);
+    }
+    if (only.rc == HW_OK) {
+        n_fast++;
+        if (full.rc == HW_OK) {
+            diff = img_diff(&only, &full);
+            CHECK(diff < 0, "%s: fast and full decodes differ at byte %ld", name, diff);
+        }
+    } else {
+        n_declined++;
+    }
+    if (expect_fast == 1) {
+        CHECK(only.rc == HW_OK, "%s: fast path declined: %s", name, e3);
+    } else if (expect_fast == 0) {
+        CHECK(only.rc == HW_EUNSUPPORTED, "%s: fast path should decline, rc %d", name, only.rc);
+    }
+    CHECK(nos.rc == full.rc, "%s: nosample rc %d (%s) vs full %d", name, nos.rc, e4, full.rc);
+    if (nos.rc == HW_OK && full.rc == HW_OK) {
+        struct img s = sample_ref(&nos);
+
+        diff = img_diff(&s, &full);
+        CHECK(diff < 0, "%s: full decode differs from sampled full-resolution decode at %ld", name,
+              diff);
+        free(s.px);
+    }
+    free(fast.px);
+    free(full.px);
+    free(only.px);
+    free(nos.px);
+}
+
+struct mode {
+    const char *name;
+    J_COLOR_SPACE in, out;
+    int samp[4][2];
+};
+
+static const struct mode modes[] = {
+    {"444", JCS_RGB, JCS_YCbCr, {{1, 1}, {1, 1}, {1, 1}}},
+    {"422", JCS_RGB, JCS_YCbCr, {{2, 1}, {1, 1}, {1, 1}}},
+    {"420", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 1}, {1, 1}}},
+    {"440", JCS_RGB, JCS_YCbCr, {{1, 2}, {1, 1}, {1, 1}}},
+    {"411", JCS_RGB, JCS_YCbCr, {{4, 1}, {1, 1}, {1, 1}}},
+    {"410", JCS_RGB, JCS_YCbCr, {{4, 2}, {1, 1}, {1, 1}}},
+    {"311", JCS_RGB, JCS_YCbCr, {{3, 1}, {1, 1}, {1, 1}}},
+    {"mixed", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 2}, {2, 1}}},
+    {"chroma-up", JCS_RGB, JCS_YCbCr, {{1, 1}, {2, 2}, {2, 2}}},
+    {"grey", JCS_GRAYSCALE, JCS_GRAYSCALE, {{1, 1}}},
+    {"grey-2x2", JCS_GRAYSCALE, JCS_GRAYSCALE, {{2, 2}}},
+    {"rgb", JCS_RGB, JCS_RGB, {{1, 1}, {1, 1}, {1, 1}}},
+    {"rgb-420", JCS_RGB, JCS_RGB, {{2, 2}, {1, 1}, {1, 1}}},
+    {"cmyk", JCS_CMYK, JCS_CMYK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
+    {"ycck", JCS_CMYK, JCS_YCCK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
+    {"ycck-420", JCS_CMYK, JCS_YCCK, {{2, 2}, {1, 1}, {1, 1}, {2, 2}}},
+};
+
+struct variant {
+    const char *name;
+    int quality, baseline_quant, progressive, arith, restart_rows;
+};
+
+static const struct variant variants[] = {
+    {"q90", 90, 1, 0, 0, 0},          {"q75-prog", 75, 1, 1, 0, 0},
+    {"q95-arith", 95, 1, 0, 1, 0},    {"q50-arith-prog", 50, 1, 1, 1, 0},
+    {"q100-rst", 100, 1, 0, 0, 1},    {"q3-16bit-quant", 3, 0, 0, 0, 2},
+    {"q85-prog-rst", 85, 1, 1, 0, 3},
+};
+#define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
+
+static void gen_compare(hw_decoder *d, const struct mode *m, const struct variant *v, uint32_t w,
+                        uint32_t h, uint32_t seed, int expect_fast)
+{
+    struct jgen g;
+    unsigned char *jpg;
+    size_t len;
+    char name[160];
+
+    memset(&g, 0, sizeof(g));
+    g.width = w;
+    g.height = h;
+    g.in_space = m->in;
+    g.jpeg_space = m->out;
+    memcpy(g.samp, m->samp, sizeof(g.samp));
+    g.quality = v->quality;
+    g.baseline_quant = v->baseline_quant;
+    g.progressive = v->progressive;
+    g.arith = v->arith;
+    g.restart_rows = v->restart_rows;
+    g.seed = seed;
+    snprintf(name, sizeof(name), "%s/%s/%ux%u", m->name, v->name, w, h);
+    jpg = jgen_encode(&g, &len);
+    CHECK(jpg != NULL, "%s: could not encode", name);
+    if (jpg != NULL) {
+        compare(d, name, jpg, len, expect_fast);
+    }
+    free(jpg);
+}
+
+/* Every mode x a rotation of variants x sizes with partial MCUs on the right and bottom. */
+static void test_generated(hw_decoder *d)
+{
+    /* Partial MCUs on both edges; small sides stretched to 512 reach the last sample row or
+     * column, where the fancy filters repeat the edge (even sides end on a "below" or "right"
+     * neighbour, odd ones on an "above" or "left" one); sides of 1 and 2 switch libjpeg's
+     * h2 filters to plain replication. */
+    static const uint32_t sizes[][2] = {{513, 513}, {517, 771}, {1021, 601}, {700, 9}, {600, 10},
+                                        {10, 600},  {3, 701},   {2, 700},    {1, 1000}};
+    size_t nm = sizeof(modes) / sizeof(modes[0]);
+    unsigned k = 0;
+
+    for (size_t mi = 0; mi < nm; mi++) {
+        for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+            const struct variant *v = &variants[k++ % N_VARIANTS];
+            gen_compare(d, &modes[mi], v, sizes[si][0], sizes[si][1], (uint32_t)k, 1);
+        }
+    }
+    /* every variant on the common subsamplings */
+    for (size_t vi = 0; vi < N_VARIANTS; vi++) {
+        gen_compare(d, &modes[1], &variants[vi], 777, 555, (uint32_t)vi, 1);
+        gen_compare(d, &modes[2], &variants[vi], 555, 777, (uint32_t)vi + 50, 1);
+    }
+    /* images the sampling leaves alone take the full path (the fast one is not applicable) */
+    gen_compare(d, &modes[2], &variants[0], 512, 512, 7, 0);
+    gen_compare(d, &modes[2], &variants[0], 100, 37, 8, 0);
+    /* large: a 12 MP camera-like photo and a tall strip */
+    gen_compare(d, &modes[2], &variants[0], 4000, 3000, 9, 1);
+    gen_compare(d, &modes[1], &variants[1], 600, 9000, 10, 1);
+}
+
+/* A progressive image whose AC coefficients are never fully refined: libjpeg smooths blocks
+ * there, which the fast path does not do, so it must decline and the result stays exact. */
+static void test_unrefined_progressive(hw_decoder *d)
+{
+    static const jpeg_scan_info scans[] = {
+        {3, {0, 1, 2}, 0, 0, 0, 0},
+        {1, {0}, 1, 63, 0, 1},
+        {1, {1}, 1, 63, 0, 1},
+        {1, {2}, 1, 63, 0, 1},
+    };
+    struct jgen g;
+    unsigned char *jpg;
+    size_t len;
+
+    memset(&g, 0, sizeof(g));
+    g.width = 640;
+    g.height = 600;
+    g.in_space = JCS_RGB;
+    g.jpeg_space = JCS_YCbCr;
+    g.samp[0][0] = g.samp[0][1] = 2;
+    g.quality = 80;
+    g.baseline_quant = 1;
+    g.scans = scans;
+    g.n_scans = 4;
+    jpg = jgen_encode(&g, &len);
+    CHECK(jpg != NULL, "unrefined progressive: could not encode");
+    if (jpg != NULL) {
+        compare(d, "unrefined-progressive", jpg, len, 0);
+    }
+    free(jpg);
+}
+
+static void edit_extreme(int comp, uint32_t by, uint32_t bx, JCOEF *coef)
+{
+    /* a patch of blocks whose IDCT leaves the range where libjpeg's C and SIMD agree */
+    if (comp == 0 && by >= 10 && by < 12 && bx >= 20 && bx < 30) {
+        for (int k = 0; k < DCTSIZE2; k++) {
+            coef[k] = (JCOEF)((k % 3) ? 1023 : -1023);
+        }
+    }
+}
+
+static void edit_none(int comp, uint32_t by, uint32_t bx, JCOEF *coef)
+{
+    (void)comp;
+    (void)by;
+    (void)bx;
+    (void)coef;
+}
+
+/* Out-of-range coefficients make the fast path decline; the default result stays exact. */
+static void test_extreme_coefficients(hw_decoder *d)
+{
+    struct jgen g;
+    unsigned char *jpg, *ext, *same;
+    size_t len, ext_len, same_len;
+
+    memset(&g, 0, sizeof(g));
+    g.width = 900;
+    g.height = 700;
+    g.in_space = JCS_RGB;
+    g.jpeg_space = JCS_YCbCr;
+    g.samp[0][0] = g.samp[0][1] = 2;
+    g.quality = 90;
+    g.baseline_quant = 1;
+    jpg = jgen_encode(&g, &len);
+    ext = jpg != NULL ? jgen_transcode(jpg, len, edit_extreme, &ext_len) : NULL;
+    same = jpg != NULL ? jgen_transcode(jpg, len, edit_none, &same_len) : NULL;
+    CHECK(ext != NULL && same != NULL, "could not transcode");
+    if (ext != NULL && same != NULL) {
+        compare(d, "extreme-coefficients", ext, ext_len, 0);
+        compare(d, "transcoded-unchanged", same, same_len, 1);
+    }
+    free(jpg);
+    free(ext);
+    free(same);
+}
+
+/* Damaged entropy-coded data (tolerated with warnings): both paths agree on pixels or error. */
+static void test_corrupt_data(hw_decoder *d)
+{
+    struct jgen g;
+    unsigned char *jpg;
+    size_t len;
+    uint32_t s = 12345;
+
+    memset(&g, 0, sizeof(g));
+    g.width = 800;
+    g.height = 600;
+    g.in_space = JCS_RGB;
+    g.jpeg_space = JCS_YCbCr;
+    g.samp[0][0] = g.samp[0][1] = 2;
+    g.quality = 90;
+    g.baseline_quant = 1;
+    jpg = jgen_encode(&g, &len);
+    CHECK(jpg != NULL, "could not encode");
+    for (int t = 0; jpg != NULL && t < 12; t++) {
+        unsigned char *bad = malloc(len);
+        char name[64];
+
+        memcpy(bad, jpg, len);
+        for (int k = 0; k < 1 + t; k++) {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            bad[len / 3 + s % (len / 2)] ^= (unsigned char)(1u << (s >> 29));
+        }
+        snprintf(name, sizeof(name), "corrupt-%d", t);
+        compare(d, name, bad, len, -1);
+        free(bad);
+    }
+    free(jpg);
+}
+
+/* Every JPEG of the PDQ conformance set (incl. 12 MP camera photos, CMYK, progressive). */
+static void test_conformance_dir(hw_decoder *d, const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *de;
+
+    if (dh == NULL) {
+        return;
+    }
+    while ((de = readdir(dh)) != NULL) {
+        char path[1024];
+        struct stat st;
+        size_t n = strlen(de->d_name);
+
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            test_conformance_dir(d, path);
+        } else if (n > 4 && strcmp(de->d_name + n - 4, ".jpg") == 0) {
+            FILE *f = fopen(path, "rb");
+            unsigned char *buf = malloc((size_t)st.st_size);
+
+            if (f != NULL && buf != NULL &&
+                fread(buf, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
+                compare(d, path, buf, (size_t)st.st_size, -2);
+            } else {
+                CHECK(0, "cannot read %s", path);
+            }
+            if (f != NULL) {
+                fclose(f);
+            }
+            free(buf);
+        }
+    }
+    closedir(dh);
+}
+
+int main(void)
+{
+    hw_decoder *d = NULL;
+
+    if (hw_decoder_new(NULL, &d) != HW_OK) {
+        fprintf(stderr, "no decoder\n");
+        return 1;
+    }
+    test_generated(d);
+    test_unrefined_progressive(d);
+    test_extreme_coefficients(d);
+    test_corrupt_data(d);
+    test_conformance_dir(d, HW_TEST_DATA "/conformance/pdq/images");
+    hw_decoder_free(d);
+    printf("%d images compared (%d through the fast path, %d declined or not applicable), "
+           "%d failures\n",
+           n_compared, n_fast, n_declined, failures);
+    return failures != 0;
+}
