@@ -552,6 +552,7 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
         }
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
+        srv_watchdog_request(s, c, 1);
         req_init(s, r, c, url);
         if (strlen(url) >= sizeof(r->path)) {
             srv_req_error(r, 404, "not_found", "no such endpoint");
@@ -657,11 +658,11 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct srv_req *r = *con_cls;
     uint64_t ns;
 
-    (void)c;
     if (r == NULL) {
         return;
     }
     *con_cls = NULL;
+    srv_watchdog_request(s, c, 0);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state != SRV_ST_SENT && r->status == 0) {
         r->status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 499;
     }
@@ -684,6 +685,26 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ---- start and stop ---- */
+
+/* libmicrohttpd's own messages go to the request log, one line each. */
+static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct srv *s = cls;
+    char msg[512];
+    size_t n;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
+        msg[--n] = '\0';
+    }
+    pthread_mutex_lock(&s->log_mu);
+    if (s->log != NULL) {
+        fprintf(s->log, "mhd: %s\n", msg);
+        fflush(s->log);
+    }
+    pthread_mutex_unlock(&s->log_mu);
+}
 
 static int read_pem(const char *path, char **out, char *errbuf, size_t errbuf_len)
 {
@@ -838,6 +859,10 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
         snprintf(errbuf, errbuf_len, "audit log: %s", eb);
         goto fail;
     }
+    if (srv_watchdog_new(c->timeout, c->deadline, &s->watchdog) != 0) {
+        snprintf(errbuf, errbuf_len, "cannot start the connection watchdog");
+        goto fail;
+    }
     if (srv_metrics_new(&s->metrics) != 0) {
         snprintf(errbuf, errbuf_len, "out of memory");
         goto fail;
@@ -868,10 +893,13 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
         flags |= MHD_USE_TLS;
     }
     {
-        struct MHD_OptionItem ops[16];
+        struct MHD_OptionItem ops[20];
         int n = 0;
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)srv_completed, s};
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)srv_mhd_log, s};
+        ops[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)srv_watchdog_notify, s};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                            (intptr_t)c->max_connections, NULL};
         ops[n++] =
@@ -942,6 +970,7 @@ void srv_stop(struct srv *s, unsigned drain_seconds)
         MHD_stop_daemon(s->d);
     }
     srv_pool_free(s->pool);
+    srv_watchdog_free(s->watchdog);
     srv_metrics_free(s->metrics);
     hw_audit_close(s->audit);
     hw_keys_close(s->keys);

@@ -287,11 +287,15 @@ char *srv_metrics_render(struct srv *s, size_t *len)
               "# TYPE hashwatch_workers gauge\nhashwatch_workers %u\n"
               "# HELP hashwatch_requests_in_flight Requests being received or answered.\n"
               "# TYPE hashwatch_requests_in_flight gauge\nhashwatch_requests_in_flight %ld\n"
+              "# HELP hashwatch_connections_cut_total Connections ended by the watchdog "
+              "(trickled headers or a request past its deadline).\n"
+              "# TYPE hashwatch_connections_cut_total counter\nhashwatch_connections_cut_total "
+              "%lu\n"
               "# HELP hashwatch_start_time_seconds Unix time the server started.\n"
               "# TYPE hashwatch_start_time_seconds gauge\nhashwatch_start_time_seconds %" PRId64
               "\n",
               srv_pool_depth(s->pool), srv_pool_busy(s->pool), s->workers,
-              atomic_load(&s->in_flight), s->started);
+              atomic_load(&s->in_flight), srv_watchdog_cuts(s->watchdog), s->started);
     if (hw_snapshot_begin(s->store, &snap, NULL, 0) == HW_OK) {
         struct hw_list_info *li = malloc(MET_MAX_LISTS * sizeof(*li));
         size_t n = 0;

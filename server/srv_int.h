@@ -94,6 +94,7 @@ struct srv_req {
 struct srv_pool;
 
 struct srv_metrics;
+struct srv_watchdog;
 
 struct srv {
     struct srv_config cfg;
@@ -105,6 +106,7 @@ struct srv {
     hw_audit *audit;
     struct srv_pool *pool;
     struct srv_metrics *metrics;
+    struct srv_watchdog *watchdog;
     unsigned workers;
     char *tls_cert_pem, *tls_key_pem;
     /* logging */
@@ -149,6 +151,16 @@ unsigned srv_pool_busy(struct srv_pool *p);
 /** Stop accepting jobs, finish the queued ones, join the threads. Idempotent. */
 void srv_pool_shutdown(struct srv_pool *p);
 void srv_pool_free(struct srv_pool *p);
+
+/* watchdog.c */
+int srv_watchdog_new(unsigned timeout_s, unsigned deadline_s, struct srv_watchdog **out);
+void srv_watchdog_free(struct srv_watchdog *w);
+unsigned long srv_watchdog_cuts(struct srv_watchdog *w);
+/** MHD_OPTION_NOTIFY_CONNECTION callback; cls is the struct srv. */
+void srv_watchdog_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                         enum MHD_ConnectionNotificationCode toe);
+/** A request's headers are complete (begin = 1), or its answer is done (begin = 0). */
+void srv_watchdog_request(struct srv *s, struct MHD_Connection *conn, int begin);
 
 /* metrics.c */
 int srv_metrics_new(struct srv_metrics **out);

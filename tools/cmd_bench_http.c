@@ -1,9 +1,490 @@
-/* cmd_bench_http.c: placeholder until its owner lands the real command. */
+/* cmd_bench_http.c: hashwatch bench http: load a running hashwatchd over keep-alive HTTP/1.1
+ * connections (/v1/check with an image, or /m/lookup with PDQ hashes), report requests/s and
+ * latency percentiles, then hash the same image offline in this process for the ratio. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "hashlib/hw_error.h"
+#include "hashlib/hw_hasher.h"
+#include "hashlib/hw_store.h"
+
+#define BH_MAX_IMAGE (64u * 1024 * 1024)
+#define BH_LAT_CAP   (4u * 1024 * 1024) /* latencies kept per thread */
+
+enum bh_mode { BH_CHECK, BH_MLOOKUP, BH_HEALTHZ };
+
+struct bh_cfg {
+    char host[128];
+    unsigned port;
+    const char *key;
+    enum bh_mode mode;
+    const unsigned char *image;
+    size_t image_len;
+    unsigned connections;
+    double duration;
+    int known_pct; /* /m/lookup: share of queries that are a known hash */
+    char known_hex[65];
+};
+
+struct bh_thread {
+    const struct bh_cfg *cfg;
+    pthread_t t;
+    double *lat;
+    size_t n_lat;
+    uint64_t ok, errors, reconnects;
+    uint64_t status[6]; /* by hundreds: 1xx..5xx, [0] other */
+    uint64_t matches;
+    uint64_t rng;
+};
+
+static atomic_int bh_stop;
+
+static double bh_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t bh_rand(uint64_t *s)
+{
+    /* xorshift64*: fast, good enough for picking query hashes */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static int bh_connect(const struct bh_cfg *c)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)c->port);
+    if (inet_pton(AF_INET, c->host, &a.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static int bh_send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Read one response; returns the status, or -1. Sets *close_after, *matched. */
+static int bh_read_resp(int fd, char *buf, size_t cap, int *close_after, int *matched)
+{
+    size_t have = 0, hdr_end = 0, body_len = 0;
+    int status = -1;
+
+    *close_after = 0;
+    *matched = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + have, cap - 1 - have, 0);
+        char *e;
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        have += (size_t)n;
+        buf[have] = '\0';
+        e = strstr(buf, "\r\n\r\n");
+        if (e != NULL) {
+            char *cl;
+            hdr_end = (size_t)(e - buf) + 4;
+            if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
+                return -1;
+            }
+            cl = strstr(buf, "\r\nContent-Length:");
+            if (cl != NULL && cl < e) {
+                body_len = strtoul(cl + 17, NULL, 10);
+            }
+            if (strstr(buf, "\r\nConnection: close") != NULL) {
+                *close_after = 1;
+            }
+            break;
+        }
+        if (have + 1 >= cap) {
+            return -1;
+        }
+    }
+    if (hdr_end + body_len + 1 > cap) {
+        return -1;
+    }
+    while (have < hdr_end + body_len) {
+        ssize_t n = recv(fd, buf + have, cap - 1 - have, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        have += (size_t)n;
+    }
+    buf[have] = '\0';
+    /* "match" verdict, or a non-empty HMA bank list. */
+    *matched = strstr(buf + hdr_end, "\"verdict\":\"match\"") != NULL ||
+               (buf[hdr_end] == '[' && buf[hdr_end + 1] != ']');
+    return status;
+}
+
+static void *bh_main(void *arg)
+{
+    struct bh_thread *t = arg;
+    const struct bh_cfg *c = t->cfg;
+    size_t cap = 1024 + c->image_len;
+    char *req = malloc(cap);
+    char *resp = malloc(1 << 20);
+    size_t hlen = 0;
+    int fd = -1;
+
+    if (req == NULL || resp == NULL) {
+        free(req);
+        free(resp);
+        return NULL;
+    }
+    if (c->mode == BH_CHECK) {
+        hlen =
+            (size_t)snprintf(req, 1024,
+                             "POST /v1/check HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                             "Content-Type: application/octet-stream\r\n"
+                             "Content-Length: %zu\r\n\r\n",
+                             c->host, c->key, c->image_len);
+        memcpy(req + hlen, c->image, c->image_len);
+        hlen += c->image_len;
+    }
+    while (!atomic_load(&bh_stop)) {
+        size_t len = hlen;
+        double t0;
+        int st, close_after = 0, matched = 0;
+
+        if (fd < 0) {
+            fd = bh_connect(c);
+            if (fd < 0) {
+                t->errors++;
+                usleep(10000);
+                continue;
+            }
+            t->reconnects++;
+        }
+        if (c->mode == BH_MLOOKUP) {
+            char hex[65];
+            if ((int)(bh_rand(&t->rng) % 100) < c->known_pct) {
+                memcpy(hex, c->known_hex, 65);
+            } else {
+                for (int i = 0; i < 4; i++) {
+                    snprintf(hex + 16 * i, 17, "%016" PRIx64, bh_rand(&t->rng));
+                }
+            }
+            len = (size_t)snprintf(req, cap,
+                                   "GET /m/lookup?signal_type=pdq&signal=%s HTTP/1.1\r\n"
+                                   "Host: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+                                   hex, c->host, c->key);
+        } else if (c->mode == BH_HEALTHZ) {
+            len = (size_t)snprintf(req, cap, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", c->host);
+        }
+        t0 = bh_now();
+        if (bh_send_all(fd, req, len) != 0 ||
+            (st = bh_read_resp(fd, resp, 1 << 20, &close_after, &matched)) < 0) {
+            t->errors++;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (t->n_lat < BH_LAT_CAP) {
+            t->lat[t->n_lat++] = bh_now() - t0;
+        }
+        t->status[st >= 100 && st < 600 ? st / 100 : 0]++;
+        if (st == 200) {
+            t->ok++;
+            t->matches += (uint64_t)matched;
+        }
+        if (close_after) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(req);
+    free(resp);
+    return NULL;
+}
+
+static int bh_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct bh_hash_arg {
+    const struct bh_cfg *cfg;
+    double until;
+    uint64_t n;
+    int rc;
+};
+
+static void *bh_hash_main(void *arg)
+{
+    struct bh_hash_arg *a = arg;
+    hw_hasher *h = NULL;
+    struct hw_hash_result r;
+
+    if (hw_hasher_new(NULL, &h) != HW_OK) {
+        a->rc = -1;
+        return NULL;
+    }
+    while (bh_now() < a->until) {
+        a->rc = hw_hasher_hash(h, a->cfg->image, a->cfg->image_len, 0, &r, NULL, 0);
+        a->n++;
+    }
+    hw_hasher_free(h);
+    return NULL;
+}
+
+static void bh_usage(FILE *f)
+{
+    fprintf(f, "usage: hashwatch bench http --url http://127.0.0.1:PORT --key KEY\n"
+               "                            [--endpoint check|mlookup|healthz] [--image FILE]\n"
+               "                            [--connections N] [--duration S] [--hash-threads N]\n"
+               "                            [--known PCT] [--known-pdq HEX]\n"
+               "\n"
+               "Loads a running hashwatchd over N keep-alive connections (one client thread\n"
+               "each) for S seconds and prints requests/s with p50/p90/p99 latency.\n"
+               "  check    POST /v1/check with --image as the raw body (default endpoint)\n"
+               "  mlookup  GET /m/lookup?signal_type=pdq&signal=HEX with random PDQ hashes;\n"
+               "           --known PCT of them are --known-pdq (default 0)\n"
+               "  healthz  GET /healthz (the HTTP layer alone)\n"
+               "With --image, it then hashes the same image in this process with\n"
+               "--hash-threads threads (default: online cores) for the same duration, and\n"
+               "prints the offline rate and the ratio HTTP / offline.\n");
+}
 
 int cli_bench_http(int argc, char **argv)
 {
-    (void)argc;
-    cli_err("%s: not built yet", argv[0]);
-    return CLI_EXIT_FAIL;
+    struct bh_cfg c;
+    const char *url = NULL, *image = NULL;
+    unsigned hash_threads = 0;
+    struct bh_thread *th = NULL;
+    unsigned char *img = NULL;
+    size_t img_len = 0;
+    char eb[256];
+    double t0, el;
+    uint64_t ok = 0, errors = 0, matches = 0, st[6] = {0};
+    size_t n_lat = 0;
+    double *all = NULL;
+    int rc = CLI_EXIT_FAIL;
+
+    memset(&c, 0, sizeof(c));
+    c.mode = BH_CHECK;
+    c.connections = 16;
+    c.duration = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0) {
+            bh_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (v == NULL) {
+            cli_err("bench http: %s needs a value", a);
+            return CLI_EXIT_USAGE;
+        }
+        i++;
+        if (strcmp(a, "--url") == 0) {
+            url = v;
+        } else if (strcmp(a, "--key") == 0) {
+            c.key = v;
+        } else if (strcmp(a, "--endpoint") == 0) {
+            if (strcmp(v, "check") == 0) {
+                c.mode = BH_CHECK;
+            } else if (strcmp(v, "mlookup") == 0) {
+                c.mode = BH_MLOOKUP;
+            } else if (strcmp(v, "healthz") == 0) {
+                c.mode = BH_HEALTHZ;
+            } else {
+                cli_err("bench http: --endpoint check|mlookup|healthz");
+                return CLI_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--image") == 0) {
+            image = v;
+        } else if (strcmp(a, "--connections") == 0) {
+            c.connections = (unsigned)atoi(v);
+        } else if (strcmp(a, "--duration") == 0) {
+            c.duration = atof(v);
+        } else if (strcmp(a, "--hash-threads") == 0) {
+            hash_threads = (unsigned)atoi(v);
+        } else if (strcmp(a, "--known") == 0) {
+            c.known_pct = atoi(v);
+        } else if (strcmp(a, "--known-pdq") == 0) {
+            snprintf(c.known_hex, sizeof(c.known_hex), "%s", v);
+        } else {
+            cli_err("bench http: unknown option '%s'", a);
+            bh_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (url == NULL || (c.key == NULL && c.mode != BH_HEALTHZ) || c.connections == 0 ||
+        c.connections > 1024 || !(c.duration > 0) || (c.mode == BH_CHECK && image == NULL) ||
+        (c.known_pct > 0 && strlen(c.known_hex) != 64)) {
+        bh_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (c.key == NULL) {
+        c.key = "";
+    }
+    if (sscanf(url, "http://%127[^:/]:%u", c.host, &c.port) != 2) {
+        cli_err("bench http: --url must be http://IPV4:PORT");
+        return CLI_EXIT_USAGE;
+    }
+    if (image != NULL) {
+        if (cli_read_file(image, BH_MAX_IMAGE, &img, &img_len, eb, sizeof(eb)) != 0) {
+            cli_err("bench http: %s: %s", image, eb);
+            return CLI_EXIT_FAIL;
+        }
+        c.image = img;
+        c.image_len = img_len;
+    }
+    th = calloc(c.connections, sizeof(*th));
+    if (th == NULL) {
+        goto out;
+    }
+    atomic_store(&bh_stop, 0);
+    for (unsigned i = 0; i < c.connections; i++) {
+        th[i].cfg = &c;
+        th[i].lat = malloc(BH_LAT_CAP * sizeof(double));
+        if (th[i].lat == NULL || getrandom(&th[i].rng, sizeof(th[i].rng), 0) != 8) {
+            goto out;
+        }
+        th[i].rng |= 1;
+    }
+    t0 = bh_now();
+    for (unsigned i = 0; i < c.connections; i++) {
+        pthread_create(&th[i].t, NULL, bh_main, &th[i]);
+    }
+    while (bh_now() - t0 < c.duration) {
+        usleep(20000);
+    }
+    atomic_store(&bh_stop, 1);
+    for (unsigned i = 0; i < c.connections; i++) {
+        pthread_join(th[i].t, NULL);
+    }
+    el = bh_now() - t0;
+    for (unsigned i = 0; i < c.connections; i++) {
+        ok += th[i].ok;
+        errors += th[i].errors;
+        matches += th[i].matches;
+        n_lat += th[i].n_lat;
+        for (int k = 0; k < 6; k++) {
+            st[k] += th[i].status[k];
+        }
+    }
+    all = malloc((n_lat ? n_lat : 1) * sizeof(double));
+    if (all == NULL) {
+        goto out;
+    }
+    n_lat = 0;
+    for (unsigned i = 0; i < c.connections; i++) {
+        memcpy(all + n_lat, th[i].lat, th[i].n_lat * sizeof(double));
+        n_lat += th[i].n_lat;
+    }
+    qsort(all, n_lat, sizeof(double), bh_cmp);
+    printf("endpoint     %s\n", c.mode == BH_CHECK     ? "POST /v1/check"
+                                : c.mode == BH_MLOOKUP ? "GET /m/lookup (pdq)"
+                                                       : "GET /healthz");
+    if (image != NULL) {
+        printf("image        %s (%zu bytes)\n", image, img_len);
+    }
+    printf("connections  %u, %.1f s\n", c.connections, el);
+    printf("responses    %" PRIu64 " (2xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64
+           "), transport errors %" PRIu64 ", matches %" PRIu64 "\n",
+           st[1] + st[2] + st[3] + st[4] + st[5] + st[0], st[2], st[4], st[5], errors, matches);
+    printf("throughput   %.1f requests/s (200 OK: %.1f/s)\n", (double)n_lat / el, (double)ok / el);
+    if (n_lat > 0) {
+        printf("latency      p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n",
+               all[n_lat / 2] * 1e3, all[(size_t)((double)n_lat * 0.90)] * 1e3,
+               all[(size_t)((double)n_lat * 0.99)] * 1e3, all[n_lat - 1] * 1e3);
+    }
+    if (image != NULL) {
+        unsigned n = hash_threads ? hash_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+        struct bh_hash_arg *ha = calloc(n, sizeof(*ha));
+        pthread_t *ht = calloc(n, sizeof(*ht));
+        uint64_t total = 0;
+        double h0 = bh_now(), hel;
+        if (ha == NULL || ht == NULL) {
+            free(ha);
+            free(ht);
+            goto out;
+        }
+        for (unsigned i = 0; i < n; i++) {
+            ha[i].cfg = &c;
+            ha[i].until = h0 + c.duration;
+            pthread_create(&ht[i], NULL, bh_hash_main, &ha[i]);
+        }
+        for (unsigned i = 0; i < n; i++) {
+            pthread_join(ht[i], NULL);
+            total += ha[i].n;
+        }
+        hel = bh_now() - h0;
+        printf("offline      %.1f images/s hashing the same image in this process, %u threads "
+               "(hw_hasher_hash, result %s)\n",
+               (double)total / hel, n, hw_errname(ha[0].rc));
+        if (c.mode == BH_CHECK && total > 0) {
+            printf("ratio        HTTP /v1/check 200s / offline = %.2f\n",
+                   ((double)ok / el) / ((double)total / hel));
+        }
+        free(ha);
+        free(ht);
+    }
+    rc = CLI_EXIT_OK;
+out:
+    if (th != NULL) {
+        for (unsigned i = 0; i < c.connections; i++) {
+            free(th[i].lat);
+        }
+    }
+    free(th);
+    free(all);
+    free(img);
+    return rc;
 }

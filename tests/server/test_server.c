@@ -847,6 +847,45 @@ static void test_slow_client(void)
     close(fd);
 }
 
+/* Headers sent one byte per second never complete: the watchdog ends the connection. */
+static void test_slow_headers(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    int sent, closed = 0;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+    /* timeout 3 s + deadline 3 s: cut after about 7 s; 60 bytes would take a minute. */
+    for (sent = 0; sent < 60; sent++) {
+        char buf[256];
+        ssize_t n;
+        sleep(1);
+        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
+            closed = 1;
+            break;
+        }
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            closed = 1;
+            break;
+        }
+        CHECK(n < 0); /* no answer to a request whose headers never ended */
+    }
+    CHECK(closed && sent < 60);
+    close(fd);
+    {
+        struct resp r = get("/metrics", NULL);
+        CHECK(r.body != NULL && strstr(r.body, "hashwatch_connections_cut_total 0") == NULL);
+        resp_free(&r);
+    }
+}
+
 /* ---- concurrency ---- */
 
 struct worker_arg {
@@ -1131,6 +1170,7 @@ int main(void)
     RUN(test_hma);
     RUN(test_limits);
     RUN(test_slow_client);
+    RUN(test_slow_headers);
     RUN(test_concurrent);
     RUN(test_live_import);
     RUN(test_metrics_after);
