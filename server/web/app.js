@@ -386,6 +386,34 @@
 
     /* ---------- sign in / out ---------- */
 
+    /* What the key may do, learnt once per page load (kept in memory only). */
+    let keyRole = '';
+
+    function renderRole()
+    {
+        const check = keyRole === 'check';
+        $('session-state').textContent = check ? 'Signed in (check key)' : 'Signed in';
+        $('role-note').hidden = !check;
+    }
+
+    /* An empty look-up is refused as such (422) for analysts, and with 403 for a check key. */
+    async function probeRole()
+    {
+        try {
+            await api('POST', '/v1/lookup', '{}', 'application/json');
+            keyRole = 'analyst';
+        } catch (err) {
+            if (err instanceof ApiError && err.status === 403) {
+                keyRole = 'check';
+            } else if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {
+                keyRole = 'analyst';
+            } else {
+                keyRole = '';
+            }
+        }
+        renderRole();
+    }
+
     async function signIn(ev)
     {
         ev.preventDefault();
@@ -409,6 +437,7 @@
             hideAlert();
             showSignedIn(true);
             renderLists(data);
+            probeRole();
             announce('Signed in.');
             $('drop').focus();
         } catch (err) {
@@ -426,6 +455,8 @@
     function signOut(message)
     {
         setKey('');
+        keyRole = '';
+        renderRole();
         cancelBatch();
         clearResults();
         $('hashes').value = '';
@@ -810,19 +841,21 @@
         for (const m of matches) {
             const type = String(m.hash_type || m.type || '').toLowerCase();
             const isPdq = type === 'pdq' || type === '';
-            const dist = m.distance === undefined || m.distance === null ? '' : m.distance;
+            const hidden = m.distance === undefined || m.distance === null;
+            const dist = hidden ? '—' : m.distance;
             const vname = variantName(m.variant);
             const sev = severityWords(m.severity);
             tbody.append(el('tr', { class: 'match-row' },
-                el('td', { class: 'm-list' }, el('strong', { text: m.list || '' }),
+                el('td', { class: 'm-list', 'data-label': 'List' }, el('strong', { text: m.list || '' }),
                     m.list_version !== undefined ? el('span', { class: 'muted', text: ' v' + m.list_version }) : null),
-                el('td', { class: 'm-category', text: m.category || '—' }),
-                el('td', { class: 'm-severity' }, el('span', { class: 'sev sev-' + sev.toLowerCase(), text: sev })),
-                el('td', { class: 'm-type', text: hashLabel(type || 'pdq') + (isPdq ? '' : ' (exact)') }),
-                el('td', { class: 'm-distance', text: isPdq ? String(dist) : (dist === '' || dist === 0 ? '0' : String(dist)) }),
-                withVariant ? el('td', { class: 'm-variant', title: VARIANT_HINT[vname] || '' },
-                    isPdq ? variantWords(m.variant) : '—') : null,
-                el('td', { class: 'm-entry' }, el('code', { text: m.entry_id || '—' }))));
+                el('td', { class: 'm-category', 'data-label': 'Category', text: m.category || '—' }),
+                el('td', { class: 'm-severity', 'data-label': 'Severity' },
+                    el('span', { class: 'sev sev-' + sev.toLowerCase(), text: sev })),
+                el('td', { class: 'm-type', 'data-label': 'Hash', text: hashLabel(type || 'pdq') + (isPdq ? '' : ' (exact)') }),
+                el('td', { class: 'm-distance', 'data-label': 'Distance', text: String(dist) }),
+                withVariant ? el('td', { class: 'm-variant', 'data-label': 'Orientation', title: VARIANT_HINT[vname] || '' },
+                    isPdq && m.variant !== undefined && m.variant !== null ? variantWords(m.variant) : '—') : null,
+                el('td', { class: 'm-entry', 'data-label': 'Entry' }, el('code', { text: m.entry_id || '—' }))));
         }
         return el('div', { class: 'table-scroll' }, el('table', { class: 'matches' }, thead, tbody));
     }
@@ -1064,11 +1097,11 @@
         if (!r) {
             return 'error';
         }
-        if (r.error) {
-            return 'error';
-        }
         if (r.verdict) {
             return String(r.verdict);
+        }
+        if (r.error) {
+            return 'error';
         }
         if (r.match === true || (Array.isArray(r.matches) && r.matches.length)) {
             return 'match';
@@ -1136,7 +1169,10 @@
                     el('code', { class: 'hash', text: it.value }),
                     copyButton(it.value, label)));
             if (r && r.error) {
-                li.append(el('p', { class: 'reason', text: String(r.message || r.error) }));
+                const words = r.error === 'invalid_hash'
+                    ? 'The service did not accept this as a ' + hashLabel(it.type) + ' hash.'
+                    : String(r.message || r.error);
+                li.append(el('p', { class: 'reason', text: words }));
             }
             const matches = r && Array.isArray(r.matches) ? r.matches : [];
             if (matches.length) {
@@ -1338,7 +1374,10 @@
         if (getKey()) {
             showSignedIn(true);
             /* Confirm the stored key still works. */
-            api('GET', '/v1/lists').then(renderLists).catch((err) => {
+            api('GET', '/v1/lists').then((data) => {
+                renderLists(data);
+                probeRole();
+            }).catch((err) => {
                 if (err instanceof ApiError && err.status === 401) {
                     handleUnauthorized();
                 } else {
