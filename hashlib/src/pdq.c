@@ -563,12 +563,12 @@ int hw_pdq_from_luma(float *luma, uint32_t rows, uint32_t cols, void *scratch, s
     return HW_OK;
 }
 
-static int pdq_all_grey(const struct hw_pixels *px)
+static int pdq_all_grey(const struct hw_pixels *px, unsigned step)
 {
     for (uint32_t y = 0; y < px->height; y++) {
         const uint8_t *p = px->data + (size_t)y * px->stride;
 
-        for (uint32_t x = 0; x < px->width; x++, p += 3) {
+        for (uint32_t x = 0; x < px->width; x++, p += step) {
             if (p[0] != p[1] || p[0] != p[2]) {
                 return 0;
             }
@@ -577,31 +577,32 @@ static int pdq_all_grey(const struct hw_pixels *px)
     return 1;
 }
 
+static void pdq_luma_grey(const struct hw_pixels *px, unsigned step, float *o)
+{
+    for (uint32_t y = 0; y < px->height; y++) {
+        const uint8_t *p = px->data + (size_t)y * px->stride;
+
+        for (uint32_t x = 0; x < px->width; x++, p += step) {
+            *o++ = (float)p[0];
+        }
+    }
+}
+
 void hw_pdq_luma(const struct hw_pixels *px, float *luma)
 {
-    const uint32_t w = px->width;
+    /* hw_pixels promises 1 or 3 channels; should a decoder ever hand over 2 or 4, the extra
+     * (alpha) sample is skipped, as the reference ignores alpha. */
+    const unsigned step = px->channels > 0 ? px->channels : 1;
     float *o = luma;
 
-    if (px->channels == 1) {
-        for (uint32_t y = 0; y < px->height; y++) {
-            const uint8_t *p = px->data + (size_t)y * px->stride;
-
-            for (uint32_t x = 0; x < w; x++) {
-                *o++ = (float)p[x];
-            }
-        }
+    if (step < 3) {
+        pdq_luma_grey(px, step, o);
         return;
     }
-    if (pdq_all_grey(px)) {
+    if (pdq_all_grey(px, step)) {
         /* The reference's decoder (ImageMagick via CImg) emits an all-grey image as one
          * channel, so its luma is the sample itself, not the weighted sum. */
-        for (uint32_t y = 0; y < px->height; y++) {
-            const uint8_t *p = px->data + (size_t)y * px->stride;
-
-            for (uint32_t x = 0; x < w; x++) {
-                *o++ = (float)p[3 * x];
-            }
-        }
+        pdq_luma_grey(px, step, o);
         return;
     }
     pthread_once(&pdq_init_once, pdq_init);
@@ -609,7 +610,7 @@ void hw_pdq_luma(const struct hw_pixels *px, float *luma)
         const uint8_t *p = px->data + (size_t)y * px->stride;
 
         /* ((0.299f*R) + (0.587f*G)) + (0.114f*B), in the reference's order. */
-        for (uint32_t x = 0; x < w; x++, p += 3) {
+        for (uint32_t x = 0; x < px->width; x++, p += step) {
             *o++ = (pdq_luma_lut[0][p[0]] + pdq_luma_lut[1][p[1]]) + pdq_luma_lut[2][p[2]];
         }
     }
