@@ -897,7 +897,6 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
         int n = 0;
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)srv_completed, s};
-        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)srv_mhd_log, s};
         ops[n++] =
             (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)srv_watchdog_notify, s};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
@@ -916,12 +915,13 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
             ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
             ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
         }
-        /* Headers beyond 64 KiB are refused (431) by MHD. */
+        /* Per-connection memory (headers and read buffer); longer headers get 431. */
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                            (intptr_t)(128 * 1024), NULL};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-        s->d = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, s, MHD_OPTION_ARRAY, ops,
-                                MHD_OPTION_END);
+        /* The logger goes first so that MHD sends every message of its own to it. */
+        s->d = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                srv_mhd_log, s, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     }
     if (s->d == NULL) {
         snprintf(errbuf, errbuf_len, "cannot listen on %s", c->listen);
