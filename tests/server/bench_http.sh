@@ -1,0 +1,53 @@
+#!/bin/sh
+# bench_http.sh: the HTTP benchmarks of issue 4, end to end on this machine: generate a store of
+# N synthetic PDQ entries, start hashwatchd on it, measure /m/lookup and /v1/check with
+# `hashwatch bench http` (which also hashes the same image offline, in-process, for the ratio).
+#
+#   tests/server/bench_http.sh BUILD_DIR [ENTRIES] [SECONDS]
+#   e.g. tests/server/bench_http.sh build 1000000 10
+#
+# Run it on an otherwise idle machine; it is not part of ctest (timing belongs to benchmarks).
+set -eu
+BUILD=${1:?usage: bench_http.sh BUILD_DIR [ENTRIES] [SECONDS]}
+N=${2:-1000000}
+DUR=${3:-10}
+HERE=$(cd "$(dirname "$0")" && pwd)
+IMGDIR=$HERE/../data/conformance/pdq/images
+BIN=$BUILD/bin
+WORK=$(mktemp -d /tmp/hw-bench-XXXXXX)
+STORE=${HW_BENCH_STORE:-$WORK/store}
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+if [ ! -d "$STORE" ]; then
+    echo "== generating $N entries in $STORE"
+    "$BIN/hashwatch" bench store gen --store "$STORE" --count "$N"
+fi
+KEY=$("$BIN/hashwatch" keys create --role check --name bench --store "$STORE" | head -n 1)
+
+"$BIN/hashwatchd" --store "$STORE" --listen 127.0.0.1:0 --log /dev/null >"$WORK/out" 2>&1 &
+PID=$!
+i=0
+while ! grep -q "listening on" "$WORK/out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 600 ] || { cat "$WORK/out"; exit 1; }; sleep 0.1
+done
+PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\) .*/\1/p' "$WORK/out")
+URL=http://127.0.0.1:$PORT
+echo "== hashwatchd on $URL, store $STORE ($N entries)"
+
+# A PDQ the store does not hold, and a request mix of 100% random (mostly absent) hashes:
+# the index does the same work for a hit and a miss.
+echo "== GET /m/lookup, PDQ hashes"
+"$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint mlookup --connections 32 \
+    --duration "$DUR"
+echo "== GET /healthz (the HTTP layer alone, for scale)"
+"$BIN/hashwatch" bench http --url "$URL" --endpoint healthz --connections 32 --duration "$DUR"
+for img in bridge-mods/shrink-a-little.jpg reg-test-input/dih/bridge-1-original.jpg; do
+    echo "== POST /v1/check, $img"
+    "$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint check \
+        --image "$IMGDIR/$img" --connections 8 --duration "$DUR"
+done
