@@ -225,6 +225,7 @@ static void lf_x_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
 {
     hw_listfmt_parser *p = ctx;
 
+    p->rec_line = lf_xline(p->state);
     lf_fail(p, HW_EUNSUPPORTED, "XML DOCTYPE declarations are refused (no DTD, no entities)");
     lf_xstop(p);
 }
@@ -234,6 +235,7 @@ static void lf_x_entity_decl(void *ctx, const xmlChar *name, int type, const xml
 {
     hw_listfmt_parser *p = ctx;
 
+    p->rec_line = lf_xline(p->state);
     lf_fail(p, HW_EUNSUPPORTED, "XML entity declarations are refused");
     lf_xstop(p);
 }

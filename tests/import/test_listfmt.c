@@ -276,6 +276,7 @@ static void test_xml_hostile(void)
         CHECK(res.rc == HW_EUNSUPPORTED);
         CHECK(c.n == 0);
         CHECK(strstr(res.err, "DOCTYPE") != NULL);
+        CHECK(res.line == 2); /* where the DOCTYPE is */
         /* Skipping invalid records does not let a DTD through. */
         memset(&o, 0, sizeof(o));
         o.skip_invalid = 1;
