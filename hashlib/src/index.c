@@ -187,13 +187,33 @@ static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *
     return v;
 }
 
+/* One stable counting-sort pass of the `width`-bit digit at `shift` of each key. */
+static void radix_pass(const uint64_t *in, uint64_t *out, uint64_t n, int shift, int width)
+{
+    size_t count[1u << 12], digits = (size_t)1 << width, sum = 0;
+    uint64_t mask = digits - 1;
+
+    memset(count, 0, digits * sizeof(count[0]));
+    for (uint64_t i = 0; i < n; i++) {
+        count[(in[i] >> shift) & mask]++;
+    }
+    for (size_t d = 0; d < digits; d++) {
+        size_t c = count[d];
+        count[d] = sum;
+        sum += c;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        out[count[(in[i] >> shift) & mask]++] = in[i];
+    }
+}
+
 int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *hash,
                  const uint32_t *list, uint64_t n, char *errbuf, size_t errbuf_len)
 {
     uint8_t hdr[HDR_LEN], perm[256];
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS];
     int bits[HW_IDX_SLOTS], target, n_slots, start = 0, err = HW_OK;
-    uint32_t *vals = NULL;
+    uint64_t *pairs = NULL, *tmp = NULL;
     struct slot_tab *tab = NULL;
     void *dst;
     char what[8];
@@ -235,9 +255,10 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         drop_key(txn, dbi, prefix, "list");
     }
     if (n_slots > 0) {
-        vals = malloc((size_t)n * sizeof(*vals));
+        pairs = malloc((size_t)n * sizeof(*pairs));
+        tmp = malloc((size_t)n * sizeof(*tmp));
         tab = malloc(sizeof(*tab));
-        if (vals == NULL || tab == NULL) {
+        if (pairs == NULL || tmp == NULL || tab == NULL) {
             err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
             goto done;
         }
@@ -245,6 +266,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
         size_t buckets = (size_t)1 << bits[s];
         uint32_t *off, *ids;
+        uint64_t i = 0;
 
         snprintf(what, sizeof(what), "s%02d", s);
         if (s >= n_slots) {
@@ -259,22 +281,24 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         off = dst;
         ids = off + buckets + 1;
         slot_tab_init(tab, pos[s], bits[s]);
-        memset(off, 0, (buckets + 1) * 4);
-        for (uint64_t i = 0; i < n; i++) {
-            vals[i] = slot_tab_value(tab, hash + 4 * i);
-            off[vals[i] + 1]++;
+        for (uint64_t j = 0; j < n; j++) {
+            pairs[j] = (uint64_t)slot_tab_value(tab, hash + 4 * j) << 32 | j;
         }
+        /*
+         * Group ids by slot value with a two-pass LSD radix sort (12 bits per pass): both
+         * passes stream through memory, where counting straight into the 2^bits offsets
+         * table would take a cache miss per hash and slot.
+         */
+        radix_pass(pairs, tmp, n, 32, 12);
+        radix_pass(tmp, pairs, n, 44, 12);
         for (size_t b = 0; b < buckets; b++) {
-            off[b + 1] += off[b];
+            off[b] = (uint32_t)i;
+            while (i < n && (pairs[i] >> 32) == b) {
+                ids[i] = (uint32_t)pairs[i];
+                i++;
+            }
         }
-        /* Counting sort: off[b] advances to the end of bucket b, then is shifted back. */
-        for (uint64_t i = 0; i < n; i++) {
-            ids[off[vals[i]]++] = (uint32_t)i;
-        }
-        for (size_t b = buckets; b > 0; b--) {
-            off[b] = off[b - 1];
-        }
-        off[0] = 0;
+        off[buckets] = (uint32_t)i;
     }
 
     put_u32(hdr, HW_IDX_MAGIC);
@@ -297,7 +321,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         goto done;
     }
 done:
-    free(vals);
+    free(pairs);
+    free(tmp);
     free(tab);
     return err;
 }
@@ -442,6 +467,14 @@ done:
 
 /* ---- search ---- */
 
+/*
+ * A probe is three dependent cache misses (bucket offsets, bucket ids, the hash), but probes
+ * are independent of each other: the search runs in stages over chunks of probes, prefetching
+ * each stage's loads before using them, so that many misses are in flight at once.
+ */
+#define KEY_CHUNK  256
+#define CAND_CHUNK 512
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HW_HAVE_POPCNT_TARGET 1
 #endif
@@ -452,53 +485,34 @@ static inline __attribute__((always_inline)) int dist4(const uint64_t *a, const 
            __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
 }
 
+struct search;
+typedef int (*verify_fn)(struct search *st, const uint32_t *ids, size_t n);
+typedef int (*scan_fn)(struct search *st);
+
 struct search {
     const struct hw_idx_seg *seg;
     const uint64_t *q;
-    int tmax, variant, slot, stop;
+    int tmax, variant, slot;
     hw_idx_hit_fn hit;
     void *ctx;
+    verify_fn verify;
+    size_t n_keys, n_cands;
+    uint32_t keys[KEY_CHUNK];
+    uint32_t lo[KEY_CHUNK], hi[KEY_CHUNK];
+    uint32_t cands[CAND_CHUNK];
 };
 
-static inline __attribute__((always_inline)) int visit_bucket(struct search *st, uint32_t key)
-{
-    const struct hw_idx_seg *seg = st->seg;
-    const uint32_t *off = seg->off[st->slot], *ids = seg->ids[st->slot];
-    uint32_t lo = off[key], hi = off[key + 1];
-
-    if (lo > hi || hi > seg->n) {
-        return HW_ECORRUPT;
-    }
-    for (uint32_t i = lo; i < hi; i++) {
-        uint32_t id = ids[i];
-        int d;
-
-        if (id >= seg->n) {
-            return HW_ECORRUPT;
-        }
-        d = dist4(seg->hash + 4 * (size_t)id, st->q);
-        if (d <= st->tmax) {
-            int rc = st->hit(st->ctx, id, d, st->variant);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-    }
-    return 0;
-}
-
-/* probe_*: visit every value within `left` more bit flips of key, flipping only bits >= from. */
-#define HW_IDX_PROBE_DEFS(SUFFIX, ATTR)                                                            \
-    ATTR static int probe_##SUFFIX(struct search *st, uint32_t key, int from, int left, int bits)  \
+#define HW_IDX_KERNELS(SUFFIX, ATTR)                                                               \
+    ATTR static int verify_##SUFFIX(struct search *st, const uint32_t *ids, size_t n)              \
     {                                                                                              \
-        int rc = visit_bucket(st, key);                                                            \
-        if (rc != 0 || left == 0) {                                                                \
-            return rc;                                                                             \
-        }                                                                                          \
-        for (int b = from; b < bits; b++) {                                                        \
-            rc = probe_##SUFFIX(st, key ^ (1u << b), b + 1, left - 1, bits);                       \
-            if (rc != 0) {                                                                         \
-                return rc;                                                                         \
+        const uint64_t *hash = st->seg->hash, *q = st->q;                                          \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            int d = dist4(hash + 4 * (size_t)ids[i], q);                                           \
+            if (d <= st->tmax) {                                                                   \
+                int rc = st->hit(st->ctx, ids[i], d, st->variant);                                 \
+                if (rc != 0) {                                                                     \
+                    return rc;                                                                     \
+                }                                                                                  \
             }                                                                                      \
         }                                                                                          \
         return 0;                                                                                  \
@@ -518,15 +532,15 @@ static inline __attribute__((always_inline)) int visit_bucket(struct search *st,
         return 0;                                                                                  \
     }
 
-HW_IDX_PROBE_DEFS(generic, )
+HW_IDX_KERNELS(generic, )
 #ifdef HW_HAVE_POPCNT_TARGET
-HW_IDX_PROBE_DEFS(popcnt, __attribute__((target("popcnt"))))
+HW_IDX_KERNELS(popcnt, __attribute__((target("popcnt"))))
 #endif
 
 static int have_popcnt(void)
 {
 #ifdef HW_HAVE_POPCNT_TARGET
-    static int cached = -1;
+    static volatile int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("popcnt") ? 1 : 0;
@@ -540,6 +554,74 @@ static int have_popcnt(void)
 int hw_idx_distance(const uint64_t *a, const uint64_t *b)
 {
     return dist4(a, b);
+}
+
+static int flush_cands(struct search *st)
+{
+    int rc = st->verify(st, st->cands, st->n_cands);
+
+    st->n_cands = 0;
+    return rc;
+}
+
+/* Stages 1-3 for the buffered probe keys: offsets, then ids, then (prefetched) hashes. */
+static int flush_keys(struct search *st)
+{
+    const struct hw_idx_seg *seg = st->seg;
+    const uint32_t *off = seg->off[st->slot], *ids = seg->ids[st->slot];
+    const uint32_t n = (uint32_t)seg->n;
+    int rc;
+
+    for (size_t k = 0; k < st->n_keys; k++) {
+        __builtin_prefetch(off + st->keys[k]);
+    }
+    for (size_t k = 0; k < st->n_keys; k++) {
+        uint32_t lo = off[st->keys[k]], hi = off[st->keys[k] + 1];
+        if (lo > hi || hi > n) {
+            return HW_ECORRUPT;
+        }
+        st->lo[k] = lo;
+        st->hi[k] = hi;
+        if (lo < hi) {
+            __builtin_prefetch(ids + lo);
+        }
+    }
+    for (size_t k = 0; k < st->n_keys; k++) {
+        for (uint32_t i = st->lo[k]; i < st->hi[k]; i++) {
+            uint32_t id = ids[i];
+            if (id >= n) {
+                return HW_ECORRUPT;
+            }
+            __builtin_prefetch(seg->hash + 4 * (size_t)id);
+            st->cands[st->n_cands++] = id;
+            if (st->n_cands == CAND_CHUNK && (rc = flush_cands(st)) != 0) {
+                return rc;
+            }
+        }
+    }
+    st->n_keys = 0;
+    return flush_cands(st);
+}
+
+/* Buffer every value within `left` more bit flips of key, flipping only bits >= from. */
+static int probe(struct search *st, uint32_t key, int from, int left, int bits)
+{
+    int rc;
+
+    st->keys[st->n_keys++] = key;
+    if (st->n_keys == KEY_CHUNK && (rc = flush_keys(st)) != 0) {
+        return rc;
+    }
+    if (left == 0) {
+        return 0;
+    }
+    for (int b = from; b < bits; b++) {
+        rc = probe(st, key ^ (1u << b), b + 1, left - 1, bits);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static double binom_sum(int bits, int r)
@@ -556,12 +638,24 @@ static double binom_sum(int bits, int r)
 int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
                   hw_idx_hit_fn hit, void *ctx)
 {
-    struct search st;
-    int use_tables, radius, fast = have_popcnt();
+    struct search *st = NULL;
+    scan_fn scan = scan_generic;
+    int use_tables, radius, rc = 0;
 
     if (seg->n == 0 || tmax < 0) {
         return 0;
     }
+    st = malloc(sizeof(*st));
+    if (st == NULL) {
+        return HW_ENOMEM;
+    }
+    st->verify = verify_generic;
+#ifdef HW_HAVE_POPCNT_TARGET
+    if (have_popcnt()) {
+        st->verify = verify_popcnt;
+        scan = scan_popcnt;
+    }
+#endif
     radius = seg->n_slots > 0 ? tmax / seg->n_slots : 0;
     use_tables = seg->n_slots > 0;
     if (use_tables && hw_idx_mode == 0) {
@@ -579,40 +673,26 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
     } else if (hw_idx_mode == 2) {
         use_tables = 0;
     }
-    st.seg = seg;
-    st.tmax = tmax;
-    st.hit = hit;
-    st.ctx = ctx;
-    for (int v = 0; v < n_q; v++) {
-        st.q = q[v].q;
-        st.variant = v;
+    st->seg = seg;
+    st->tmax = tmax;
+    st->hit = hit;
+    st->ctx = ctx;
+    st->n_keys = st->n_cands = 0;
+    for (int v = 0; v < n_q && rc == 0; v++) {
+        st->q = q[v].q;
+        st->variant = v;
         if (!use_tables) {
-            int rc;
-#ifdef HW_HAVE_POPCNT_TARGET
-            rc = fast ? scan_popcnt(&st) : scan_generic(&st);
-#else
-            rc = scan_generic(&st);
-#endif
-            if (rc != 0) {
-                return rc;
-            }
+            rc = scan(st);
             continue;
         }
-        for (int s = 0; s < seg->n_slots; s++) {
-            uint32_t key = slot_value(seg, s, st.q);
-            int rc;
-
-            st.slot = s;
-#ifdef HW_HAVE_POPCNT_TARGET
-            rc = fast ? probe_popcnt(&st, key, 0, radius, seg->bits[s])
-                      : probe_generic(&st, key, 0, radius, seg->bits[s]);
-#else
-            rc = probe_generic(&st, key, 0, radius, seg->bits[s]);
-#endif
-            if (rc != 0) {
-                return rc;
+        for (int s = 0; s < seg->n_slots && rc == 0; s++) {
+            st->slot = s;
+            rc = probe(st, slot_value(seg, s, st->q), 0, radius, seg->bits[s]);
+            if (rc == 0) {
+                rc = flush_keys(st);
             }
         }
     }
-    return 0;
+    free(st);
+    return rc;
 }

@@ -45,6 +45,10 @@ struct hw_batch {
     uint64_t stale_add; /* base entries deleted by this batch */
     struct hw_batch_stats st;
     int pdq_changed, created, err;
+    /* PDQ hashes added by this batch, for the delta; dropped when a merge is certain. */
+    uint64_t *pend;
+    size_t n_pend, cap_pend;
+    int force_merge;
 };
 
 struct hw_snapshot {
@@ -615,15 +619,50 @@ static int byid_op(hw_batch *b, const uint8_t *id, size_t id_len, enum hw_hash_t
     return rc == MDB_KEYEXIST ? 0 : rc;
 }
 
+/* Remember an added PDQ hash; the delta table is written at commit unless a merge is due. */
 static int pdq_added(hw_batch *b, const uint8_t *hash)
+{
+    b->pdq_changed = 1;
+    if (b->force_merge) {
+        return 0;
+    }
+    if (b->n_pend == HW_DELTA_MAX) {
+        /* More than the largest delta: the commit merges whatever else happens. */
+        b->force_merge = 1;
+        free(b->pend);
+        b->pend = NULL;
+        b->n_pend = b->cap_pend = 0;
+        return 0;
+    }
+    if (b->n_pend == b->cap_pend) {
+        size_t ncap = b->cap_pend ? b->cap_pend * 2 : 1024;
+        uint64_t *np = realloc(b->pend, ncap * 32);
+        if (np == NULL) {
+            return ENOMEM;
+        }
+        b->pend = np;
+        b->cap_pend = ncap;
+    }
+    memcpy(b->pend + 4 * b->n_pend, hash, 32);
+    b->n_pend++;
+    return 0;
+}
+
+static int pdq_pending_flush(hw_batch *b)
 {
     uint8_t kb[36];
     MDB_val k = {36, kb}, v = {0, kb};
 
     put_be32(kb, b->list.id);
-    memcpy(kb + 4, hash, 32);
-    b->pdq_changed = 1;
-    return mdb_put(b->txn, b->s->pdqdelta, &k, &v, 0);
+    for (size_t i = 0; i < b->n_pend; i++) {
+        int rc;
+        memcpy(kb + 4, b->pend + 4 * i, 32);
+        rc = mdb_put(b->txn, b->s->pdqdelta, &k, &v, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static int pdq_removed(hw_batch *b, const uint8_t *hash)
@@ -717,12 +756,10 @@ int hw_batch_put(hw_batch *b, const struct hw_entry *e)
     v.mv_data = vb;
     v.mv_size = entry_encode(e, b->stamp, vb);
     id_len = strlen(e->entry_id);
-    rc = mdb_get(b->txn, b->s->entries, &k, &old);
-    if (rc == MDB_NOTFOUND) {
-        rc = mdb_put(b->txn, b->s->entries, &k, &v, 0);
-        if (rc == 0) {
-            rc = byid_op(b, (const uint8_t *)e->entry_id, id_len, e->type, e->hash, 0);
-        }
+    old = v;
+    rc = mdb_put(b->txn, b->s->entries, &k, &old, MDB_NOOVERWRITE);
+    if (rc == 0) {
+        rc = byid_op(b, (const uint8_t *)e->entry_id, id_len, e->type, e->hash, 0);
         if (rc == 0 && e->type == HW_HASH_PDQ) {
             rc = pdq_added(b, e->hash);
         }
@@ -730,9 +767,10 @@ int hw_batch_put(hw_batch *b, const struct hw_entry *e)
         b->st.added++;
         goto done;
     }
-    if (rc != 0) {
+    if (rc != MDB_KEYEXIST) {
         goto done;
     }
+    rc = 0; /* old now holds the stored value */
     if (old.mv_size == v.mv_size &&
         memcmp((const uint8_t *)old.mv_data + 8, vb + 8, v.mv_size - 8) == 0) {
         b->st.unchanged++;
@@ -1055,8 +1093,8 @@ done:
 }
 
 /* After PDQ changes: refresh the delta segment, or merge everything into a new base. */
-static int index_maintain(MDB_txn *txn, hw_store *s, uint64_t stale_add, char *errbuf,
-                          size_t errbuf_len)
+static int index_maintain(MDB_txn *txn, hw_store *s, uint64_t stale_add, hw_batch *pending,
+                          char *errbuf, size_t errbuf_len)
 {
     uint64_t stale, bound;
     struct hw_idx_seg base;
@@ -1087,10 +1125,14 @@ static int index_maintain(MDB_txn *txn, hw_store *s, uint64_t stale_add, char *e
     bound = base.n / 32;
     bound = bound < HW_DELTA_MIN ? HW_DELTA_MIN : bound > HW_DELTA_MAX ? HW_DELTA_MAX : bound;
     hw_idx_seg_release(&base);
-    if (!has_base || ms.ms_entries + stale > bound) {
+    if (!has_base || (pending != NULL && pending->force_merge) ||
+        ms.ms_entries + (pending != NULL ? pending->n_pend : 0) + stale > bound) {
         return rebuild_base(txn, s, errbuf, errbuf_len);
     }
     rc = meta_put_u64(txn, s, "pdq_stale", stale);
+    if (rc == 0 && pending != NULL) {
+        rc = pdq_pending_flush(pending);
+    }
     if (rc != 0) {
         return lmdb_err(rc, errbuf, errbuf_len, "index");
     }
@@ -1126,7 +1168,7 @@ int hw_batch_commit(hw_batch *b, struct hw_batch_stats *stats, char *errbuf, siz
         goto done;
     }
     if (b->pdq_changed) {
-        err = index_maintain(b->txn, b->s, b->stale_add, errbuf, errbuf_len);
+        err = index_maintain(b->txn, b->s, b->stale_add, b, errbuf, errbuf_len);
         if (err != HW_OK) {
             goto done;
         }
@@ -1153,6 +1195,7 @@ void hw_batch_abort(hw_batch *b)
     if (b->txn != NULL) {
         mdb_txn_abort(b->txn);
     }
+    free(b->pend);
     free(b);
 }
 
@@ -1286,7 +1329,7 @@ int hw_store_list_remove(hw_store *s, const char *name, char *errbuf, size_t err
     if (l.info.counts[HW_HASH_PDQ] > 0) {
         uint64_t stale_add =
             l.info.counts[HW_HASH_PDQ] > in_delta ? l.info.counts[HW_HASH_PDQ] - in_delta : 0;
-        err = index_maintain(txn, s, stale_add, errbuf, errbuf_len);
+        err = index_maintain(txn, s, stale_add, NULL, errbuf, errbuf_len);
         if (err != HW_OK) {
             goto done;
         }
