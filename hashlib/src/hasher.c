@@ -1,4 +1,5 @@
 /* hasher.c: digests, decode, luma and PDQ of one upload, reusing every buffer between images. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,13 +9,18 @@
 
 struct hw_hasher {
     hw_decoder *dec;
+    size_t max_mem;     /* cap on growing the PDQ buffers (limits' max_decoder_mem) */
     float *luma;        /* width * height floats of the current image */
     size_t luma_len;    /* bytes allocated */
     void *scratch;      /* hw_pdq_from_luma scratch */
     size_t scratch_len; /* bytes allocated */
 };
 
-/* Make the luma and scratch buffers big enough for a width x height image (grow only). */
+/*
+ * Make the luma and scratch buffers big enough for a width x height image (grow only). Growth
+ * beyond the 512 x 512 working size happens only for HW_DECODE_NOSAMPLE, and is held to the
+ * limits' max_decoder_mem (checked before allocating).
+ */
 static int hasher_reserve(hw_hasher *h, uint32_t width, uint32_t height)
 {
     size_t n;
@@ -26,7 +32,11 @@ static int hasher_reserve(hw_hasher *h, uint32_t width, uint32_t height)
         return HW_ETOOBIG;
     }
     scratch_len = hw_pdq_scratch_len(height, width);
-    if (scratch_len == 0) {
+    if (scratch_len == 0 || luma_len > SIZE_MAX - scratch_len) {
+        return HW_ETOOBIG;
+    }
+    if ((luma_len > h->luma_len || scratch_len > h->scratch_len) &&
+        luma_len + scratch_len > h->max_mem) {
         return HW_ETOOBIG;
     }
     if (luma_len > h->luma_len) {
@@ -69,11 +79,20 @@ int hw_hasher_new(const struct hw_limits *lim, hw_hasher **out)
     if (err != HW_OK) {
         goto done;
     }
-    /* The sampled working image is at most 512 x 512 (reference DOWNSAMPLE_DIMS). */
+    /* The sampled working image is at most 512 x 512 (reference DOWNSAMPLE_DIMS); those
+     * buffers (about 2 MiB) are always allowed, whatever the limits say. */
+    h->max_mem = SIZE_MAX;
     err = hasher_reserve(h, HW_PDQ_SAMPLE_DIM, HW_PDQ_SAMPLE_DIM);
     if (err != HW_OK) {
         err = HW_ENOMEM;
         goto done;
+    }
+    {
+        struct hw_limits def;
+
+        hw_limits_default(&def);
+        h->max_mem =
+            (lim != NULL && lim->max_decoder_mem != 0) ? lim->max_decoder_mem : def.max_decoder_mem;
     }
     *out = h;
     h = NULL;
@@ -115,8 +134,10 @@ int hw_hasher_hash(hw_hasher *h, const void *data, size_t len, unsigned flags,
     }
     err = hasher_reserve(h, px.width, px.height);
     if (err != HW_OK) {
-        hw_seterr(err, errbuf, errbuf_len, "no memory for PDQ buffers of a %ux%u image", px.width,
-                  px.height);
+        hw_seterr(err, errbuf, errbuf_len,
+                  err == HW_ETOOBIG ? "PDQ buffers for a %ux%u image exceed the memory limit"
+                                    : "no memory for PDQ buffers of a %ux%u image",
+                  px.width, px.height);
         goto done;
     }
     hw_pdq_luma(&px, h->luma);

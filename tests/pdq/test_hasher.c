@@ -117,6 +117,32 @@ done:
     hw_decoder_free(d);
 }
 
+/* Growing the PDQ buffers for a full-resolution image obeys max_decoder_mem; the 512 x 512
+ * working size is always available. */
+static void test_memory_cap(const unsigned char *big, size_t big_len)
+{
+    struct hw_limits lim;
+    hw_hasher *h = NULL;
+    struct hw_hash_result r;
+    char err[200] = "";
+    int rc;
+
+    hw_limits_default(&lim);
+    /* L.png is 1600 x 1004 grey: its pixels fit in 4 MiB, its float luma alone does not. */
+    lim.max_decoder_mem = 4u << 20;
+    if (hw_hasher_new(&lim, &h) != HW_OK) {
+        CHECK(0, "hasher with a 4 MiB cap not created");
+        return;
+    }
+    rc = hw_hasher_hash(h, big, big_len, HW_DECODE_NOSAMPLE, &r, err, sizeof(err));
+    CHECK(rc == HW_ETOOBIG && r.decoded == 0, "full-res over the cap: %s (%s)", hw_errname(rc),
+          err);
+    CHECK(digests_of(big, big_len, &r.digests), "digests missing after the cap refused");
+    rc = hw_hasher_hash(h, big, big_len, 0, &r, err, sizeof(err));
+    CHECK(rc == HW_OK && r.decoded, "sampled hash under the cap: %s (%s)", hw_errname(rc), err);
+    hw_hasher_free(h);
+}
+
 int main(void)
 {
     size_t small_len;
@@ -155,6 +181,7 @@ int main(void)
     CHECK(rc == HW_OK && memcmp(&first, &again, sizeof(first)) == 0,
           "same image hashed twice gives different results");
 
+    test_memory_cap(big, big_len);
     hw_hasher_free(h);
     hw_hasher_free(NULL);
     free(small);
