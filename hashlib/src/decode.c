@@ -98,22 +98,30 @@ int hw_decoder_new(const struct hw_limits *lim, hw_decoder **out)
     hw_limits_default(&def);
     d->lim = lim != NULL ? *lim : def;
     /* A zero field means "use the default" (hw_limits.h). */
-    if (d->lim.max_input_len == 0)
+    if (d->lim.max_input_len == 0) {
         d->lim.max_input_len = def.max_input_len;
-    if (d->lim.max_width == 0)
+    }
+    if (d->lim.max_width == 0) {
         d->lim.max_width = def.max_width;
-    if (d->lim.max_height == 0)
+    }
+    if (d->lim.max_height == 0) {
         d->lim.max_height = def.max_height;
-    if (d->lim.max_pixels == 0)
+    }
+    if (d->lim.max_pixels == 0) {
         d->lim.max_pixels = def.max_pixels;
-    if (d->lim.max_jpeg_scans == 0)
+    }
+    if (d->lim.max_jpeg_scans == 0) {
         d->lim.max_jpeg_scans = def.max_jpeg_scans;
-    if (d->lim.max_decoder_mem == 0)
+    }
+    if (d->lim.max_decoder_mem == 0) {
         d->lim.max_decoder_mem = def.max_decoder_mem;
-    if (d->lim.max_png_chunk_len == 0)
+    }
+    if (d->lim.max_png_chunk_len == 0) {
         d->lim.max_png_chunk_len = def.max_png_chunk_len;
-    if (d->lim.max_png_chunks == 0)
+    }
+    if (d->lim.max_png_chunks == 0) {
         d->lim.max_png_chunks = def.max_png_chunks;
+    }
     d->idx = malloc(sizeof(uint32_t) * HW_PDQ_SAMPLE_DIM * 2);
     if (d->idx == NULL) {
         free(d);
