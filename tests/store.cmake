@@ -4,3 +4,5 @@ hw_add_test(NAME store-api SOURCES store/test_store.c LABELS unit TIMEOUT 120)
 hw_add_test(NAME store-match SOURCES store/test_store_match.c LABELS integration TIMEOUT 600)
 target_include_directories(store-match PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
                            ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib ${LMDB_INCLUDE_DIR})
+# kill -9 at random moments during replace imports (forks a child per iteration).
+hw_add_test(NAME store-crash SOURCES store/test_store_crash.c LABELS integration TIMEOUT 600)

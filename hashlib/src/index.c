@@ -216,7 +216,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     uint64_t *pairs = NULL, *tmp = NULL;
     struct slot_tab *tab = NULL;
     void *dst;
-    char what[8];
+    char what[16];
     MDB_val k, v;
     char name[32];
     int rc;
@@ -378,7 +378,7 @@ static int fetch(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const char *what
 int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg, char *errbuf,
                 size_t errbuf_len)
 {
-    char name[32], what[8];
+    char name[32], what[16];
     MDB_val k, v;
     const uint8_t *h;
     const void *p;
@@ -624,6 +624,13 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
     return 0;
 }
 
+int hw_idx_slot_radius(int n_slots, int tmax, int s)
+{
+    int base = (tmax + 1) / n_slots, extra = (tmax + 1) % n_slots;
+
+    return base - 1 + (s < extra ? 1 : 0);
+}
+
 static double binom_sum(int bits, int r)
 {
     double c = 1, sum = 1;
@@ -640,7 +647,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
 {
     struct search *st = NULL;
     scan_fn scan = scan_generic;
-    int use_tables, radius, rc = 0;
+    int use_tables, rc = 0;
 
     if (seg->n == 0 || tmax < 0) {
         return 0;
@@ -656,7 +663,6 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
         scan = scan_popcnt;
     }
 #endif
-    radius = seg->n_slots > 0 ? tmax / seg->n_slots : 0;
     use_tables = seg->n_slots > 0;
     if (use_tables && hw_idx_mode == 0) {
         /*
@@ -665,7 +671,8 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
          */
         double probes = 0, cands = 0;
         for (int s = 0; s < seg->n_slots; s++) {
-            double p = binom_sum(seg->bits[s], radius);
+            int r = hw_idx_slot_radius(seg->n_slots, tmax, s);
+            double p = r < 0 ? 0 : binom_sum(seg->bits[s], r);
             probes += p;
             cands += p * (double)seg->n / (double)(1u << seg->bits[s]);
         }
@@ -686,8 +693,12 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
             continue;
         }
         for (int s = 0; s < seg->n_slots && rc == 0; s++) {
+            int r = hw_idx_slot_radius(seg->n_slots, tmax, s);
+            if (r < 0) {
+                continue;
+            }
             st->slot = s;
-            rc = probe(st, slot_value(seg, s, st->q), 0, radius, seg->bits[s]);
+            rc = probe(st, slot_value(seg, s, st->q), 0, r, seg->bits[s]);
             if (rc == 0) {
                 rc = flush_keys(st);
             }

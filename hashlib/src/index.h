@@ -63,6 +63,14 @@ typedef int (*hw_idx_hit_fn)(void *ctx, uint32_t id, int distance, int variant);
 int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
                   hw_idx_hit_fn hit, void *ctx);
 
+/**
+ * The radius probed in slot s for threshold tmax: radii r_s with sum(r_s + 1) = tmax + 1,
+ * as even as possible (the first (tmax + 1) % n_slots slots get one more). A hash with
+ * distance d_s > r_s in every slot would be at distance >= tmax + 1, so one within tmax is
+ * within r_s in some slot s (generalised pigeonhole). -1: the slot need not be probed.
+ */
+int hw_idx_slot_radius(int n_slots, int tmax, int s);
+
 /** Hamming distance of two 4-word hashes (popcount instruction when the CPU has one). */
 int hw_idx_distance(const uint64_t *a, const uint64_t *b);
 

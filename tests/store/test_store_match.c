@@ -220,8 +220,8 @@ static void check_query(hw_snapshot *snap, const struct hw_pdq *q, int variants,
 
 /*
  * The pigeonhole worst case for the base segment's layout: distance exactly T from a stored
- * hash, with exactly floor(T / slots) flips in one slot, one more than that in every other
- * slot, the rest in bits no slot uses. Only the full-radius probe of that one slot finds it.
+ * hash, with exactly r_s flips in one slot s, r_t + 1 in every other slot t, the rest in bits
+ * no slot uses. Only the full-radius probe of slot s finds it.
  */
 static struct hw_idx_seg layout;
 
@@ -251,7 +251,7 @@ static void flip_bit(struct hw_pdq *h, int b)
 
 static void worst_case(struct hw_pdq *q, int t)
 {
-    int m = layout.n_slots, r = t / m, s0 = (int)(t_rand() % (uint64_t)m), budget = t;
+    int m = layout.n_slots, s0 = (int)(t_rand() % (uint64_t)m), budget = t;
     uint8_t used[256] = {0};
 
     for (int s = 0; s < m; s++) {
@@ -260,7 +260,7 @@ static void worst_case(struct hw_pdq *q, int t)
         }
     }
     for (int k = 0; k < m && budget > 0; k++) {
-        int s = (s0 + k) % m, want = k == 0 ? r : r + 1;
+        int s = (s0 + k) % m, r = hw_idx_slot_radius(m, t, s), want = k == 0 ? r : r + 1;
         for (int j = 0; j < want && j < layout.bits[s] && budget > 0; j++) {
             flip_bit(q, layout.pos[s][j]);
             budget--;
@@ -286,7 +286,7 @@ static void query_round(int n_queries)
     for (int i = 0; i < n_queries; i++) {
         struct hw_pdq q[HW_DIH_COUNT];
         struct hw_match_opts o = {NULL, 0, maxd[t_rand() % 7], (int)(t_rand() % 2)};
-        int kind = (int)(t_rand() % 5);
+        int kind = (int)(t_rand() % 7); /* 4..6: worst cases */
 
         for (int v = 0; v < HW_DIH_COUNT; v++) {
             if (kind == 0) {
