@@ -274,6 +274,52 @@ static void test_recovery(void)
     tbuf_free(&png);
 }
 
+/* max_decoder_mem bounds our buffers: output pixels, and the kept rows of a sampled Adam7. */
+static void test_decoder_mem(void)
+{
+    struct hw_limits lim;
+    hw_decoder *small = NULL;
+    struct hw_image_info info;
+    struct hw_pixels px;
+    const uint32_t w = 1300, h = 700;
+    size_t rb = (size_t)w * 3;
+    uint8_t *rows = calloc(h, rb);
+
+    hw_limits_default(&lim);
+    lim.max_decoder_mem = 1 << 20; /* 512x512x3 output fits; 513 rows of 3900 bytes do not */
+    if (rows == NULL || hw_decoder_new(&lim, &small) != HW_OK) {
+        abort();
+    }
+    for (int il = 0; il < 2; il++) {
+        struct tbuf b = {0};
+        struct tpng t = {.width = w,
+                         .height = h,
+                         .depth = 8,
+                         .ctype = PNG_COLOR_TYPE_RGB,
+                         .interlace = il,
+                         .rows = rows,
+                         .rowbytes = rb};
+        if (tpng_write(&t, &b) != 0) {
+            abort();
+        }
+        errmsg[0] = '\0';
+        int rc = hw_decoder_decode(small, b.p, b.len, 0, &info, &px, errmsg, sizeof(errmsg));
+        if (il == 0) {
+            CHECK(rc == HW_OK, "plain 1300x700 in 1 MiB: %s (%s)", hw_errname(rc), errmsg);
+        } else {
+            expect("Adam7 rows over max_decoder_mem", rc, HW_ETOOBIG, "memory limit");
+        }
+        /* Full resolution needs 2.7 MB of output: over the limit either way. */
+        errmsg[0] = '\0';
+        rc = hw_decoder_decode(small, b.p, b.len, HW_DECODE_NOSAMPLE, &info, &px, errmsg,
+                               sizeof(errmsg));
+        expect("NOSAMPLE output over max_decoder_mem", rc, HW_ETOOBIG, "memory limit");
+        tbuf_free(&b);
+    }
+    hw_decoder_free(small);
+    free(rows);
+}
+
 int main(void)
 {
     if (hw_decoder_new(NULL, &dec) != HW_OK) {
@@ -285,6 +331,7 @@ int main(void)
     test_truncation();
     test_corrupt();
     test_recovery();
+    test_decoder_mem();
     hw_decoder_free(dec);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
