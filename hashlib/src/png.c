@@ -26,7 +26,7 @@ struct png_job {
     struct hw_pixels *px;
 };
 
-/* Chunks we read before the first IDAT, from our own walk of the chunk list (png_scan). */
+/* PNG file structure (PNG spec, ISO/IEC 15948, sections 5.2 and 5.3). */
 #define PNG_SIG_LEN        8
 #define PNG_CHUNK_OVERHEAD 12          /* length, type, CRC (PNG spec 5.3) */
 #define PNG_LEN_MAX        0x7fffffffu /* PNG spec 5.3: chunk lengths are at most 2^31 - 1 */
@@ -38,9 +38,11 @@ static uint32_t png_be32(const uint8_t *p)
 
 /*
  * Walk the chunk headers up to the first IDAT before libpng sees any byte: read IHDR's size and
- * check it against the limits, refuse ancillary chunks over max_png_chunk_len (libpng would only
- * warn, "chunk data is too large" is a benign error, and then try to allocate it), count chunks
- * against max_png_chunks, and spot acTL (APNG; libpng 1.6 without the APNG patch ignores it).
+ * check it against the limits, refuse any chunk but IDAT over max_png_chunk_len (libpng would
+ * only warn, "chunk data is too large" being a benign error, and then try to allocate it), count
+ * ancillary chunks against max_png_chunks, and spot acTL (APNG; the spec puts it before IDAT, and
+ * Debian's libpng 1.6 has no APNG support). IDAT is streamed by libpng, so its length is not
+ * capped here; nothing after the image data is read at all (png_read_end is never called).
  * A walk that runs off the end is left to libpng, which reports the truncation precisely.
  */
 static int png_scan(struct png_job *j, char *errbuf, size_t errbuf_len)
