@@ -1,5 +1,6 @@
 # browser.cmake: the analyst page: its embedded asset table (unit) and real-browser tests
-# (Playwright + Debian's chromium against the real hashwatchd; label browser).
+# against the real hashwatchd (label browser): Chromium through Playwright, Firefox (firefox-esr,
+# optional) through WebDriver BiDi. Screenshots go to tests/browser/artifacts/ (git-ignored).
 include(${CMAKE_SOURCE_DIR}/server/web/embed.cmake)
 # Built without hashlib (the table has no dependency), so it also runs while hashlib is broken.
 add_executable(web-assets browser/test_web_assets.c ${HW_WEB_ASSETS_SOURCE})
@@ -10,6 +11,7 @@ set_tests_properties(web-assets PROPERTIES LABELS unit TIMEOUT 60)
 find_program(HW_NODE node)
 find_program(HW_NPM npm)
 find_program(HW_CHROMIUM NAMES chromium chromium-browser)
+find_program(HW_FIREFOX NAMES firefox-esr firefox) # optional: its tests skip without it
 if(NOT TARGET hashwatchd)
     message(STATUS "browser tests: hashwatchd is not built here (no libmicrohttpd?); skipped")
 elseif(NOT HW_NODE OR NOT HW_NPM OR NOT HW_CHROMIUM)
@@ -20,5 +22,5 @@ else()
              WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/browser)
     set_tests_properties(browser-page PROPERTIES
         LABELS browser TIMEOUT 600
-        ENVIRONMENT "HW_BIN_DIR=${CMAKE_BINARY_DIR}/bin;HW_TEST_DATA=${HW_TEST_DATA};HW_CHROMIUM=${HW_CHROMIUM};HW_BROWSER_ARTIFACTS=${CMAKE_CURRENT_SOURCE_DIR}/browser/artifacts")
+        ENVIRONMENT "HW_BIN_DIR=${CMAKE_BINARY_DIR}/bin;HW_TEST_DATA=${HW_TEST_DATA};HW_CHROMIUM=${HW_CHROMIUM};HW_FIREFOX=${HW_FIREFOX};HW_BROWSER_ARTIFACTS=${CMAKE_CURRENT_SOURCE_DIR}/browser/artifacts")
 endif()

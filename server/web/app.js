@@ -1161,11 +1161,13 @@
         for (const { sent: it, r } of rows) {
             const v = lookupVerdict(r);
             const words = { match: 'Match', no_match: 'No match', error: 'Error', invalid: 'Invalid' }[v] || v;
-            const label = hashLabel(it.type) + (it.ambiguous ? ' (64 hex digits read as ' + hashLabel(it.type) + ')' : '');
+            const label = hashLabel(it.type);
+            const other = it.type === 'pdq' ? 'SHA-256' : 'PDQ';
             const li = el('li', { class: 'lookup-item', 'data-verdict': v },
                 el('div', { class: 'lookup-head' },
                     el('span', { class: 'verdict verdict-small verdict-' + v, text: words }),
                     el('span', { class: 'lookup-type', text: label }),
+                    it.ambiguous ? el('span', { class: 'muted lookup-note', text: '(64 digits; could also be ' + other + ')' }) : null,
                     el('code', { class: 'hash', text: it.value }),
                     copyButton(it.value, label)));
             if (r && r.error) {
