@@ -1372,6 +1372,12 @@
         }
         $('lists-refresh').addEventListener('click', loadLists);
         window.addEventListener('pagehide', () => revokePreviewUrl());
+        /* Leaving the tab blurs a revealed image again. */
+        document.addEventListener('visibilitychange', () => {
+            if (document.hidden && $('reveal').getAttribute('aria-pressed') === 'true') {
+                setRevealed(false);
+            }
+        });
 
         if (getKey()) {
             showSignedIn(true);

@@ -310,6 +310,26 @@ test('a batch shows progress and every result', async () => {
     await page.close();
 });
 
+test('an image dropped on the drop zone is checked', async () => {
+    const page = await signedInPage();
+    const bytes = fs.readFileSync(file(BLUR)).toString('base64');
+    await page.evaluate((b64) => {
+        const bin = atob(b64);
+        const arr = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) {
+            arr[i] = bin.charCodeAt(i);
+        }
+        const dt = new DataTransfer();
+        dt.items.add(new File([arr], 'dropped.jpg', { type: 'image/jpeg' }));
+        const zone = document.getElementById('drop');
+        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    const card = await newestResult(page, 'dropped.jpg');
+    assert.match(await card.locator('.verdict').textContent(), /^Match/);
+    await page.close();
+});
+
 test('pasted hashes are typed and looked up', async () => {
     const page = await signedInPage();
     await page.click('#tab-lookup');
@@ -338,6 +358,18 @@ test('pasted hashes are typed and looked up', async () => {
     const sha = page.locator('.lookup-item', { hasText: listed });
     assert.equal(await sha.locator('.lookup-type').textContent(), 'SHA-256');
     assert.equal(await sha.getAttribute('data-verdict'), 'no_match');
+    /* Both readings at once, each labelled; a PhotoDNA in base64 is recognised as such. */
+    const photodna = crypto.randomBytes(144).toString('base64');
+    await page.fill('#hashes', listed + ', ' + photodna);
+    await page.check('input[name="hex64"][value="both"]');
+    assert.match(await page.textContent('#detected'), /1 PDQ, 1 SHA-256, 1 PhotoDNA/);
+    await page.click('#lookup-button');
+    await page.locator('.lookup-item .lookup-type', { hasText: 'PhotoDNA' }).waitFor();
+    const types = await page.locator('.lookup-item .lookup-type').allTextContents();
+    assert.deepEqual(types.slice().sort(), ['PDQ', 'PhotoDNA', 'SHA-256']);
+    const verdicts = await page.locator('.lookup-item').evaluateAll((li) => li.map((x) =>
+        x.querySelector('.lookup-type').textContent + '=' + x.dataset.verdict).sort());
+    assert.deepEqual(verdicts, ['PDQ=match', 'PhotoDNA=no_match', 'SHA-256=no_match']);
     await page.close();
 });
 
