@@ -537,6 +537,56 @@ static void req_init(struct srv *s, struct srv_req *r, struct MHD_Connection *c,
     }
 }
 
+/* Route, authenticate and check what the headers say. 0 to go on, or -1 with the answer set
+ * (an error, or a static asset). */
+static int req_first(struct srv_req *r, const char *method, const char *url)
+{
+    struct srv *s = r->srv;
+
+    if (strlen(url) >= sizeof(r->path)) {
+        srv_req_error(r, 404, "not_found", "no such endpoint");
+        return -1;
+    }
+    if (srv_route(r, method, url) != 0 || r->static_asset) {
+        return -1;
+    }
+    if (atomic_load(&s->stopping) && r->route->ep != SRV_EP_HEALTHZ) {
+        srv_req_error(r, 503, "shutting_down", "the server is shutting down");
+        r->retry_after = 1;
+        return -1;
+    }
+    if (r->route->min_role != HW_ROLE_NONE && srv_authenticate(r) != 0) {
+        return -1;
+    }
+    if (query_params(r) != 0) {
+        return -1;
+    }
+    if (r->route->body && body_begin(r) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the request announces a body (a non-zero Content-Length, or chunked). */
+static int req_has_body(struct MHD_Connection *c)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    if (te != NULL) {
+        return 1;
+    }
+    if (cl == NULL) {
+        return 0;
+    }
+    while (*cl == ' ' || *cl == '0') {
+        cl++;
+    }
+    return *cl >= '1' && *cl <= '9';
+}
+
 static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -554,44 +604,19 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->in_flight, 1);
         srv_watchdog_request(s, c, 1);
         req_init(s, r, c, url);
-        if (strlen(url) >= sizeof(r->path)) {
-            srv_req_error(r, 404, "not_found", "no such endpoint");
-            return srv_send(r);
-        }
-        if (srv_route(r, method, url) != 0) {
-            return srv_send(r);
-        }
-        if (r->static_asset) {
-            return srv_send(r);
-        }
-        if (atomic_load(&s->stopping) && r->route->ep != SRV_EP_HEALTHZ) {
-            srv_req_error(r, 503, "shutting_down", "the server is shutting down");
-            r->retry_after = 1;
-            return srv_send(r);
-        }
-        if (r->route->min_role != HW_ROLE_NONE && srv_authenticate(r) != 0) {
-            return srv_send(r);
-        }
-        if (query_params(r) != 0) {
-            return srv_send(r);
-        }
-        if (r->route->body) {
-            if (body_begin(r) != 0) {
+        if (req_first(r, method, url) != 0) {
+            /* An answer decided from the headers alone. With a body still to come, answer at
+             * once: MHD then skips the body and closes (a 413 must not read 4 GB first).
+             * Without one, answer on the next call, which keeps the connection alive (an
+             * answer queued before the request is complete makes MHD close it). */
+            if (req_has_body(c)) {
                 return srv_send(r);
             }
-            r->state = SRV_ST_BODY;
+            r->state = SRV_ST_DONE;
             return MHD_YES;
         }
-        if (*upload_data_size != 0) {
-            /* A body on a GET: ignore it; MHD calls again once it is consumed. */
-            r->state = SRV_ST_BODY;
-            return MHD_YES;
-        }
-        if (r->route->async) {
-            return srv_enqueue(r);
-        }
-        r->route->fn(r, NULL);
-        return srv_send(r);
+        r->state = SRV_ST_BODY;
+        return MHD_YES;
     }
     switch (r->state) {
     case SRV_ST_BODY:
@@ -622,8 +647,11 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
             }
             return MHD_YES;
         }
-        /* The whole body is here. */
+        /* The whole request is here. */
         if (!r->route->body) {
+            if (r->route->async) {
+                return srv_enqueue(r);
+            }
             r->route->fn(r, NULL);
             return srv_send(r);
         }
