@@ -9,9 +9,8 @@
 
 #include "srv_int.h"
 
-#define API_MAX_LISTS   256 /* lists reported per answer */
-#define API_MAX_MATCHES 64  /* matches per hash type per answer */
-#define API_KEY_LISTS   64  /* lists a key may be restricted to */
+#define API_MAX_MATCHES 64 /* matches per hash type per answer */
+#define API_KEY_LISTS   64 /* lists a key may be restricted to */
 
 extern const unsigned char srv_openapi_json[];
 extern const size_t srv_openapi_json_len;
@@ -98,21 +97,38 @@ static json_t *api_match_json(const struct srv_req *r, const struct hw_match *m)
     return o;
 }
 
+/* Every list of the snapshot in a malloc'd array sized to fit (a few KiB, from the heap rather
+ * than a fresh mapping per request); NULL when out of memory. */
+static struct hw_list_info *api_list_infos(hw_snapshot *snap, size_t *n)
+{
+    struct hw_list_info *li;
+    size_t count = 0;
+
+    *n = 0;
+    if (hw_snapshot_lists(snap, NULL, 0, &count) != HW_OK) {
+        return NULL;
+    }
+    li = malloc((count ? count : 1) * sizeof(*li));
+    if (li == NULL || hw_snapshot_lists(snap, li, count, n) != HW_OK) {
+        free(li);
+        return NULL;
+    }
+    if (*n > count) {
+        *n = count; /* a snapshot does not change; defensive */
+    }
+    return li;
+}
+
 /* {name: version} of the lists this key may see, from the snapshot. */
 static json_t *api_lists_versions(hw_snapshot *snap, const struct srv_req *r)
 {
-    struct hw_list_info *li = malloc(API_MAX_LISTS * sizeof(*li));
     json_t *o = json_object();
     size_t n = 0;
+    struct hw_list_info *li = api_list_infos(snap, &n);
 
-    if (li == NULL) {
-        return o;
-    }
-    if (hw_snapshot_lists(snap, li, API_MAX_LISTS, &n) == HW_OK) {
-        for (size_t i = 0; i < n && i < API_MAX_LISTS; i++) {
-            if (hw_key_allows_list(&r->key, li[i].name)) {
-                json_object_set_new(o, li[i].name, json_integer((json_int_t)li[i].version));
-            }
+    for (size_t i = 0; li != NULL && i < n; i++) {
+        if (hw_key_allows_list(&r->key, li[i].name)) {
+            json_object_set_new(o, li[i].name, json_integer((json_int_t)li[i].version));
         }
     }
     free(li);
@@ -572,19 +588,17 @@ static void api_lists(struct srv_req *r, hw_hasher *h)
     size_t n = 0;
 
     (void)h;
-    li = malloc(API_MAX_LISTS * sizeof(*li));
+    if (api_begin(r, &snap) != 0) {
+        return;
+    }
+    li = api_list_infos(snap, &n);
+    hw_snapshot_end(snap);
     if (li == NULL) {
         srv_req_error(r, 503, "overloaded", "out of memory");
         return;
     }
-    if (api_begin(r, &snap) != 0) {
-        free(li);
-        return;
-    }
-    hw_snapshot_lists(snap, li, API_MAX_LISTS, &n);
-    hw_snapshot_end(snap);
     arr = json_array();
-    for (size_t i = 0; i < n && i < API_MAX_LISTS; i++) {
+    for (size_t i = 0; i < n; i++) {
         json_t *o, *counts;
         if (!hw_key_allows_list(&r->key, li[i].name)) {
             continue;
@@ -840,17 +854,15 @@ static void api_hma_status(struct srv_req *r, hw_hasher *h)
             return;
         }
     }
-    li = malloc(API_MAX_LISTS * sizeof(*li));
+    if (api_begin(r, &snap) != 0) {
+        return;
+    }
+    li = api_list_infos(snap, &n);
+    hw_snapshot_end(snap);
     if (li == NULL) {
         srv_req_error(r, 503, "overloaded", "out of memory");
         return;
     }
-    if (api_begin(r, &snap) != 0) {
-        free(li);
-        return;
-    }
-    hw_snapshot_lists(snap, li, API_MAX_LISTS, &n);
-    hw_snapshot_end(snap);
     out = json_object();
     for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
         uint64_t size = 0;
@@ -858,7 +870,7 @@ static void api_hma_status(struct srv_req *r, hw_hasher *h)
         if (ot != HW_HASH_NONE && ot != types[k]) {
             continue;
         }
-        for (size_t i = 0; i < n && i < API_MAX_LISTS; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (!hw_key_allows_list(&r->key, li[i].name)) {
                 continue;
             }

@@ -470,6 +470,13 @@ static int body_begin(struct srv_req *r)
                           r->srv->cfg.max_body);
             return -1;
         }
+        /* Announced and within the limit: one allocation, no regrowth while receiving
+         * (multipart bodies carry more than the image, so they grow as they come). */
+        if (errno == 0 && end != cl && n > 0 &&
+            (ct == NULL || strncasecmp(ct, "multipart/", 10) != 0)) {
+            r->body = malloc((size_t)n);
+            r->body_cap = r->body != NULL ? (size_t)n : 0;
+        }
     }
     if (ep == SRV_EP_LOOKUP || ep == SRV_EP_LIST_ADMIN) {
         /* JSON; curl's -d default (x-www-form-urlencoded) and text/plain are tolerated. */
