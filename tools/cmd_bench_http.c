@@ -251,6 +251,31 @@ static void *bh_main(void *arg)
     return NULL;
 }
 
+/* CPU seconds (user + system) used so far by process `pid`; -1 when unreadable. */
+static double bh_proc_cpu(long pid)
+{
+    char path[64], buf[1024];
+    FILE *f;
+    size_t n;
+    char *p;
+    unsigned long ut = 0, st = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
+        return -1;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int bh_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -287,7 +312,7 @@ static void bh_usage(FILE *f)
     fprintf(f, "usage: hashwatch bench http --url http://127.0.0.1:PORT --key KEY\n"
                "                            [--endpoint check|mlookup|healthz] [--image FILE]\n"
                "                            [--connections N] [--duration S] [--hash-threads N]\n"
-               "                            [--known PCT] [--known-pdq HEX]\n"
+               "                            [--known PCT] [--known-pdq HEX] [--server-pid PID]\n"
                "\n"
                "Loads a running hashwatchd over N keep-alive connections (one client thread\n"
                "each) for S seconds and prints requests/s with p50/p90/p99 latency.\n"
@@ -297,7 +322,9 @@ static void bh_usage(FILE *f)
                "  healthz  GET /healthz (the HTTP layer alone)\n"
                "With --image, it then hashes the same image in this process with\n"
                "--hash-threads threads (default: online cores) for the same duration, and\n"
-               "prints the offline rate and the ratio HTTP / offline.\n");
+               "prints the offline rate and the ratio HTTP / offline. With --server-pid (the\n"
+               "hashwatchd process, on this machine) it also reports the server's CPU time per\n"
+               "request and the ratio of CPU costs, which a shared machine does not skew.\n");
 }
 
 int cli_bench_http(int argc, char **argv)
@@ -305,6 +332,8 @@ int cli_bench_http(int argc, char **argv)
     struct bh_cfg c;
     const char *url = NULL, *image = NULL;
     unsigned hash_threads = 0;
+    long server_pid = 0;
+    double srv_cpu0 = -1, srv_cpu = -1;
     struct bh_thread *th = NULL;
     unsigned char *img = NULL;
     size_t img_len = 0;
@@ -354,6 +383,8 @@ int cli_bench_http(int argc, char **argv)
             c.duration = atof(v);
         } else if (strcmp(a, "--hash-threads") == 0) {
             hash_threads = (unsigned)atoi(v);
+        } else if (strcmp(a, "--server-pid") == 0) {
+            server_pid = atol(v);
         } else if (strcmp(a, "--known") == 0) {
             c.known_pct = atoi(v);
         } else if (strcmp(a, "--known-pdq") == 0) {
@@ -398,6 +429,9 @@ int cli_bench_http(int argc, char **argv)
         }
         th[i].rng |= 1;
     }
+    if (server_pid > 0) {
+        srv_cpu0 = bh_proc_cpu(server_pid);
+    }
     t0 = bh_now();
     for (unsigned i = 0; i < c.connections; i++) {
         pthread_create(&th[i].t, NULL, bh_main, &th[i]);
@@ -410,6 +444,10 @@ int cli_bench_http(int argc, char **argv)
         pthread_join(th[i].t, NULL);
     }
     el = bh_now() - t0;
+    if (server_pid > 0 && srv_cpu0 >= 0) {
+        double now_cpu = bh_proc_cpu(server_pid);
+        srv_cpu = now_cpu >= 0 ? now_cpu - srv_cpu0 : -1;
+    }
     for (unsigned i = 0; i < c.connections; i++) {
         ok += th[i].ok;
         errors += th[i].errors;
@@ -445,12 +483,19 @@ int cli_bench_http(int argc, char **argv)
                all[n_lat / 2] * 1e3, all[(size_t)((double)n_lat * 0.90)] * 1e3,
                all[(size_t)((double)n_lat * 0.99)] * 1e3, all[n_lat - 1] * 1e3);
     }
+    if (srv_cpu >= 0 && n_lat > 0) {
+        printf("server CPU   %.1f us per request (%.2f CPU s for %zu requests)\n",
+               srv_cpu / (double)n_lat * 1e6, srv_cpu, n_lat);
+    }
     if (image != NULL) {
         unsigned n = hash_threads ? hash_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
         struct bh_hash_arg *ha = calloc(n, sizeof(*ha));
         pthread_t *ht = calloc(n, sizeof(*ht));
         uint64_t total = 0;
-        double h0 = bh_now(), hel;
+        struct timespec c0, c1;
+        double h0, hel, hcpu;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+        h0 = bh_now();
         if (ha == NULL || ht == NULL) {
             free(ha);
             free(ht);
@@ -466,12 +511,23 @@ int cli_bench_http(int argc, char **argv)
             total += ha[i].n;
         }
         hel = bh_now() - h0;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        hcpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
         printf("offline      %.1f images/s hashing the same image in this process, %u threads "
                "(hw_hasher_hash, result %s)\n",
                (double)total / hel, n, hw_errname(ha[0].rc));
         if (c.mode == BH_CHECK && total > 0) {
-            printf("ratio        HTTP /v1/check 200s / offline = %.2f\n",
+            printf("ratio        HTTP /v1/check 200s / offline = %.2f (wall clock)\n",
                    ((double)ok / el) / ((double)total / hel));
+        }
+        if (total > 0) {
+            printf("offline CPU  %.1f us per image\n", hcpu / (double)total * 1e6);
+        }
+        if (c.mode == BH_CHECK && total > 0 && srv_cpu > 0 && ok > 0) {
+            /* CPU time does not depend on what else the machine runs: the share of its
+             * cores' offline hashing rate the server reaches when it has the cores to itself. */
+            printf("ratio (CPU)  offline CPU per image / server CPU per check = %.2f\n",
+                   (hcpu / (double)total) / (srv_cpu / (double)n_lat));
         }
         free(ha);
         free(ht);

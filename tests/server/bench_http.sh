@@ -42,12 +42,13 @@ echo "== hashwatchd on $URL, store $STORE ($N entries)"
 # A PDQ the store does not hold, and a request mix of 100% random (mostly absent) hashes:
 # the index does the same work for a hit and a miss.
 echo "== GET /m/lookup, PDQ hashes"
-"$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint mlookup --connections 32 \
+"$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint mlookup --connections 32 --server-pid "$PID" \
     --duration "$DUR"
 echo "== GET /healthz (the HTTP layer alone, for scale)"
-"$BIN/hashwatch" bench http --url "$URL" --endpoint healthz --connections 32 --duration "$DUR"
+"$BIN/hashwatch" bench http --url "$URL" --endpoint healthz --connections 32 --duration "$DUR" \
+    --server-pid "$PID"
 for img in bridge-mods/shrink-a-little.jpg reg-test-input/dih/bridge-1-original.jpg; do
     echo "== POST /v1/check, $img"
     "$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint check \
-        --image "$IMGDIR/$img" --connections 8 --duration "$DUR"
+        --image "$IMGDIR/$img" --connections 8 --duration "$DUR" --server-pid "$PID"
 done
