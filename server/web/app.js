@@ -576,7 +576,7 @@
         done: 0,
         counts: { match: 0, no_match: 0, unscannable: 0, error: 0 },
         items: [],
-        startedPreview: false
+        gen: 0 /* bumped when results are cleared: late answers of older items are ignored */
     };
 
     function updateProgress()
@@ -637,7 +637,7 @@
     function makeItem(file, open)
     {
         const card = $('result-template').content.firstElementChild.cloneNode(true);
-        const item = { file, card, state: 'pending', abort: null };
+        const item = { file, card, state: 'pending', abort: null, gen: batch.gen };
         card.querySelector('.file-name').textContent = file.name || '(pasted image)';
         card.querySelector('.file-meta').textContent =
             [formatBytes(file.size), file.type || 'unknown type'].join(' · ');
@@ -669,7 +669,14 @@
             batch.inFlight.add(item);
             checkOne(item).finally(() => {
                 batch.inFlight.delete(item);
-                batch.done++;
+                if (item.gen !== batch.gen) {
+                    return;
+                }
+                if (item.state === 'stopped') {
+                    batch.total--; /* never answered: not part of this batch's count */
+                } else {
+                    batch.done++;
+                }
                 updateProgress();
                 if (batch.done === batch.total) {
                     const c = batch.counts;
@@ -696,6 +703,7 @@
     async function checkOne(item)
     {
         const ctl = new AbortController();
+        item.state = 'checking';
         item.abort = ctl;
         setVerdict(item, 'pending', 'Checking…');
         let attempt = 0;
@@ -707,6 +715,7 @@
                 return;
             } catch (err) {
                 if (err && err.name === 'AbortError') {
+                    item.state = 'stopped';
                     setVerdict(item, 'stopped', 'Not checked');
                     item.card.querySelector('.reason').textContent = 'Stopped before it was checked.';
                     return;
@@ -721,6 +730,7 @@
                     try {
                         await sleep(secs * 1000, ctl.signal);
                     } catch (e) {
+                        item.state = 'stopped';
                         setVerdict(item, 'stopped', 'Not checked');
                         item.card.querySelector('.reason').textContent = 'Stopped before it was checked.';
                         return;
@@ -740,6 +750,9 @@
 
     function renderError(item, err)
     {
+        if (item.gen !== batch.gen) {
+            return;
+        }
         const card = item.card;
         batch.counts.error++;
         let title = 'Error';
@@ -862,6 +875,9 @@
 
     function renderCheck(item, data)
     {
+        if (item.gen !== batch.gen) {
+            return;
+        }
         const card = item.card;
         const verdict = String(data.verdict || '');
         const matches = Array.isArray(data.matches) ? data.matches : [];
@@ -939,6 +955,14 @@
             item.file = null;
         }
         batch.items = [];
+        batch.gen++;
+        batch.queue = [];
+        for (const item of batch.inFlight) {
+            if (item.abort) {
+                item.abort.abort();
+            }
+        }
+        batch.inFlight.clear();
         batch.total = batch.done = 0;
         batch.counts = { match: 0, no_match: 0, unscannable: 0, error: 0 };
         $('results').replaceChildren();
@@ -1267,7 +1291,8 @@
             const threshold = l.pdq_threshold !== undefined ? l.pdq_threshold : l.threshold;
             tbody.append(el('tr', null,
                 el('th', { scope: 'row', class: 'l-name' }, el('strong', { text: l.name || '' }),
-                    l.source ? el('span', { class: 'muted l-source', text: l.source }) : null),
+                    l.source ? el('span', { class: 'muted l-source', text: l.source }) : null,
+                    l.licence ? el('span', { class: 'muted l-source', text: 'Licence: ' + l.licence }) : null),
                 el('td', { class: 'l-counts', text: countsText(l.counts !== undefined ? l.counts : (l.count !== undefined ? l.count : l.entries)) }),
                 el('td', { class: 'l-version', text: l.version === undefined ? '' : String(l.version) }),
                 el('td', { class: 'l-threshold', text: threshold === undefined ? '' : String(threshold) }),

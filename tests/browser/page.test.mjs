@@ -310,6 +310,28 @@ test('a batch shows progress and every result', async () => {
     await page.close();
 });
 
+test('a stopped batch keeps its answers, and the next batch counts from zero', async () => {
+    const page = await signedInPage();
+    const names = [BLUR, ORIGINAL, FLIPY, 'images/bridge-mods/blur-a-lot.jpg',
+        'images/reg-test-input/dih/bridge-2-rotate-90.jpg', 'images/bridge-mods/high-contrast.jpg'];
+    await page.setInputFiles('#files', names.map(file));
+    await page.click('#cancel');
+    await page.waitForFunction(() => !document.querySelector('#results .verdict-pending'));
+    const verdicts = await page.locator('#results > li').evaluateAll((li) => li.map((x) => x.dataset.verdict));
+    assert.equal(verdicts.length, names.length);
+    const stopped = verdicts.filter((v) => v === 'stopped').length;
+    assert.ok(stopped >= names.length - 2, 'at most 2 were in flight when stopped: ' + verdicts.join(','));
+    const checked = verdicts.filter((v) => v === 'match').length;
+    assert.equal(await page.textContent('#progress-text'), checked + ' / ' + checked);
+    await page.click('#clear');
+    assert.equal(await page.locator('#results > li').count(), 0);
+    await page.setInputFiles('#files', file(BLUR));
+    await newestResult(page, 'blur-a-little.jpg');
+    assert.equal(await page.textContent('#progress-text'), '1 / 1');
+    assert.match(await page.textContent('#counts'), /^1 match · 0 no match$/);
+    await page.close();
+});
+
 test('an image dropped on the drop zone is checked', async () => {
     const page = await signedInPage();
     const bytes = fs.readFileSync(file(BLUR)).toString('base64');
