@@ -135,9 +135,11 @@ static int lf_hexval(unsigned char c)
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
-    c = (unsigned char)tolower(c);
     if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
     }
     return -1;
 }

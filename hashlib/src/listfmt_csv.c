@@ -564,6 +564,42 @@ static int lf_csv_run(hw_listfmt_parser *p, struct lf_csv *c, const unsigned cha
 {
     int rc;
 
+    if (c->whole_line) {
+        /* pdq-csv and te-lines: no quotes, no delimiters; copy up to each end of line. */
+        size_t i = 0;
+        while (i < n) {
+            const unsigned char *nl = memchr(d + i, '\n', n - i);
+            size_t end = nl != NULL ? (size_t)(nl - d) : n, take = end - i;
+            if (!c->in_record) {
+                c->in_record = 1;
+                p->rec_line = p->line;
+            }
+            if (take > 0 && d[end - 1] == '\r' && nl != NULL) {
+                take--; /* CR LF */
+            }
+            if (take > p->o.max_record_len - c->len) {
+                return lf_fail(p, HW_ETOOBIG, "a line longer than %zu bytes", p->o.max_record_len);
+            }
+            memcpy(c->buf + c->len, d + i, take);
+            c->len += take;
+            if (nl == NULL) {
+                break;
+            }
+            if (c->len > 0 && c->buf[c->len - 1] == '\r') {
+                c->len--; /* a CR that ended the previous chunk */
+            }
+            p->line++;
+            rc = lf_csv_row(p, c);
+            if (rc != HW_OK) {
+                return rc;
+            }
+            if (p->failed) {
+                return p->failed;
+            }
+            i = end + 1;
+        }
+        return HW_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         char ch = (char)d[i];
         if (!c->in_record) {

@@ -452,6 +452,37 @@ static void test_pdq_csv(void)
     }
 }
 
+/* CR LF line ends, split across feeds at every position, in the line readers. */
+static void test_crlf_lines(void)
+{
+    char doc[512];
+    size_t len;
+
+    len = (size_t)snprintf(doc, sizeof(doc), "%s,100,a.jpg\r\n\r\n%s,90,b.jpg\r\n", PDQ_A, PDQ_B);
+    for (size_t chunk = 1; chunk <= 3; chunk++) {
+        struct hw_listfmt_options o;
+        struct collect c;
+        struct result res;
+        memset(&o, 0, sizeof(o));
+        res = parse_buf(HW_LISTFMT_PDQ_CSV, &o, (const unsigned char *)doc, len, chunk, &c);
+        CHECK(res.rc == HW_OK && c.n == 2);
+        CHECK(strcmp(c.r[0].entry.entry_id, "a.jpg") == 0);
+        CHECK(strcmp(c.r[1].entry.entry_id, "b.jpg") == 0 && c.r[1].line == 3);
+        CHECK(c.r[1].record == 2 && c.r[1].quality == 90);
+    }
+    len = (size_t)snprintf(doc, sizeof(doc), "\xEF\xBB\xBFpdq %s\r\nmd5 %.32s\r\n", PDQ_A, PDQ_B);
+    for (size_t chunk = 1; chunk <= 3; chunk++) {
+        struct hw_listfmt_options o;
+        struct collect c;
+        struct result res;
+        memset(&o, 0, sizeof(o));
+        res = parse_buf(HW_LISTFMT_TE_LINES, &o, (const unsigned char *)doc, len, chunk, &c);
+        CHECK(res.rc == HW_OK && c.n == 2);
+        CHECK(c.r[0].entry.type == HW_HASH_PDQ && hash_is_pdq(&c.r[0].entry, PDQ_A));
+        CHECK(c.r[1].entry.type == HW_HASH_MD5 && hash_is_hex(&c.r[1].entry, "9def0b7dafa86a1c"));
+    }
+}
+
 static void test_csv(void)
 {
     for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
@@ -748,6 +779,7 @@ int main(void)
     test_te();
     test_te_bad();
     test_pdq_csv();
+    test_crlf_lines();
     test_csv();
     test_pdq_vs_sha256();
     test_detect();
