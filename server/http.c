@@ -271,6 +271,9 @@ static enum MHD_Result srv_send(struct srv_req *r)
         MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'");
 #endif
         MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        if (r->etag != NULL) {
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+        }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     } else {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -342,6 +345,15 @@ static int srv_route(struct srv_req *r, const char *method, const char *url)
             r->ctype = a->content_type;
             r->static_asset = 1;
             r->status = 200;
+            r->etag = a->etag;
+            {
+                const char *inm =
+                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-None-Match");
+                if (inm != NULL && a->etag != NULL && strcmp(inm, a->etag) == 0) {
+                    r->status = 304;
+                    r->resp_len = 0;
+                }
+            }
             return 0;
         }
     }

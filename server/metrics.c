@@ -8,8 +8,8 @@
 #include "srv_int.h"
 
 /* Statuses we count one by one; anything else falls in "other". */
-static const int met_statuses[] = {200, 400, 401, 403, 404, 405, 408, 413,
-                                   415, 422, 429, 499, 500, 503, 0};
+static const int met_statuses[] = {200, 304, 400, 401, 403, 404, 405, 408,
+                                   413, 415, 422, 429, 499, 500, 503, 0};
 #define MET_N_STATUS (sizeof(met_statuses) / sizeof(met_statuses[0]))
 /* Latency buckets in seconds (upper bounds); +Inf is implicit. */
 static const double met_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

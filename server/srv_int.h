@@ -89,6 +89,7 @@ struct srv_req {
     const char *verdict; /* for the log line; static string */
     int hash_err;        /* decode failure code for metrics, 0 = none */
     int static_asset;    /* 1: resp points at static data, not malloc'd */
+    const char *etag;    /* static assets: their strong ETag */
 };
 
 struct srv_pool;

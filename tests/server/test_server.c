@@ -125,6 +125,7 @@ struct resp {
     char ctype[128];
     char csp[256];
     char cache[64];
+    char etag[80];
     CURLcode cc;
 };
 
@@ -168,6 +169,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     header_value(p, sz * n, "Content-Type", r->ctype, sizeof(r->ctype));
     header_value(p, sz * n, "Content-Security-Policy", r->csp, sizeof(r->csp));
     header_value(p, sz * n, "Cache-Control", r->cache, sizeof(r->cache));
+    header_value(p, sz * n, "ETag", r->etag, sizeof(r->etag));
     return sz * n;
 }
 
@@ -460,6 +462,24 @@ static void test_static(void)
         CHECK(strncmp(r.ctype, "text/html", 9) == 0);
         CHECK(strstr(r.csp, "default-src 'self'") != NULL);
         CHECK(strcmp(r.cache, "no-store") != 0);
+        if (r.etag[0] != '\0') {
+            /* Revalidation: the same ETag gives 304 without a body. */
+            CURL *c = curl_easy_init();
+            struct curl_slist *hs = NULL;
+            char url[128], inm[160];
+            long st = 0;
+            snprintf(url, sizeof(url), "http://127.0.0.1:%u/", g_port);
+            snprintf(inm, sizeof(inm), "If-None-Match: %s", r.etag);
+            hs = curl_slist_append(hs, inm);
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+            CHECK(curl_easy_perform(c) == CURLE_OK);
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+            CHECK(st == 304);
+            curl_slist_free_all(hs);
+            curl_easy_cleanup(c);
+        }
     } else {
         CHECK(r.status == 404); /* built without server/web */
     }
