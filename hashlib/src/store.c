@@ -1786,7 +1786,9 @@ int hw_snapshot_match_pdq(hw_snapshot *snap, const struct hw_pdq *q,
         }
     }
     /* De-duplicate (slots, variants, base and delta), then keep entries that still exist. */
-    qsort(h.v, h.n, sizeof(*h.v), hit_cmp_entry);
+    if (h.n > 1) {
+        qsort(h.v, h.n, sizeof(*h.v), hit_cmp_entry);
+    }
     for (size_t i = 0; i < h.n; i++) {
         uint8_t kb[KEY_MAX], hb[32];
         MDB_val k = {37, kb}, v;
@@ -1808,7 +1810,9 @@ int hw_snapshot_match_pdq(hw_snapshot *snap, const struct hw_pdq *q,
         }
         h.v[kept++] = h.v[i];
     }
-    qsort(h.v, kept, sizeof(*h.v), hit_cmp_result);
+    if (kept > 1) {
+        qsort(h.v, kept, sizeof(*h.v), hit_cmp_result);
+    }
     for (size_t i = 0; i < kept && i < cap; i++) {
         uint8_t kb[KEY_MAX], hb[32];
         MDB_val k = {37, kb}, v;
