@@ -769,6 +769,14 @@ static void api_hma_lookup_get(struct srv_req *r, hw_hasher *h)
     }
     r->verdict = nf > 0 ? "match" : "no_match";
     srv_metrics_verdict(r->srv->metrics, r->verdict);
+    /* An analyst's hash look-up is audited whichever API it comes through. */
+    if (api_full_view(r) &&
+        api_audit_json(r, json_pack("{s:s,s:s,s:s,s:o}", "verdict", r->verdict, "signal_type",
+                                    hw_hash_type_name(t), "signal", sig, "lists",
+                                    api_bank_names(m, nf))) != 0) {
+        srv_req_error(r, 500, "audit_failed", "the audit log could not be written");
+        return;
+    }
     api_reply(r, 200, api_bank_names(m, nf));
 }
 
@@ -820,6 +828,11 @@ static void api_hma_lookup_post(struct srv_req *r, hw_hasher *h)
     }
     r->verdict = nf > 0 ? "match" : (res.quality < HW_PDQ_QUALITY_MIN ? "unscannable" : "no_match");
     srv_metrics_verdict(r->srv->metrics, r->verdict);
+    if (api_full_view(r) && api_audit_json(r, json_pack("{s:s,s:o}", "verdict", r->verdict, "lists",
+                                                        api_bank_names(m, nf))) != 0) {
+        srv_req_error(r, 500, "audit_failed", "the audit log could not be written");
+        return;
+    }
     api_reply(r, 200, json_pack("{s:o}", "pdq", api_bank_names(m, nf)));
 }
 

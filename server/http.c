@@ -721,7 +721,7 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (r->body != NULL) {
         /* Uploaded bytes exist only here; scrub before returning the memory. */
-        memset(r->body, 0, r->body_len);
+        explicit_bzero(r->body, r->body_len);
         free(r->body);
     }
     if (!r->static_asset) {

@@ -792,6 +792,9 @@ static void test_hma(void)
     r = get(path, k_beta);
     CHECK(r.status == 200 && json_is_array(r.json) && json_array_size(r.json) == 0);
     resp_free(&r);
+    r = get(path, k_analyst); /* audited */
+    CHECK(r.status == 200 && json_array_size(r.json) == 1);
+    resp_free(&r);
     r = get("/m/lookup?signal_type=pdq&signal=12", k_check);
     CHECK(r.status == 400);
     resp_free(&r);
@@ -1165,18 +1168,19 @@ static void test_audit(void)
     {
         FILE *f = fopen(path, "r");
         char line[65536];
-        int saw_lookup = 0, saw_admin = 0, saw_check_role = 0;
+        int saw_lookup = 0, saw_admin = 0, saw_check_role = 0, saw_hma = 0;
         char check_id[HW_KEY_ID_HEX + 1];
         snprintf(check_id, sizeof(check_id), "%.16s", k_check + 4);
         while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
             saw_lookup |= strstr(line, "\"endpoint\":\"/v1/lookup\"") != NULL;
             saw_admin |= strstr(line, "\"action\":\"list_set\"") != NULL;
+            saw_hma |= strstr(line, "\"endpoint\":\"/m/lookup\"") != NULL;
             saw_check_role |= strstr(line, check_id) != NULL;
         }
         if (f != NULL) {
             fclose(f);
         }
-        CHECK(saw_lookup && saw_admin && !saw_check_role);
+        CHECK(saw_lookup && saw_admin && saw_hma && !saw_check_role);
     }
     /* The audit log cannot be written: analyst requests fail, check requests still work. */
     if (access("/dev/full", W_OK) == 0) {
