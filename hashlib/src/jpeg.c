@@ -346,7 +346,7 @@ static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
     want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined &&
                 jpeg_coef_bytes(ci) <= d->lim.max_decoder_mem / 2;
     if (want_fast) {
-        rc = hw_jpeg_fast_decode(d, ci, out_w, out_h, j->px);
+        rc = hw_jpeg_fast_decode(d, ci, out_w, out_h, j->flags, j->px);
         if (rc == HW_OK) {
             return HW_OK;
         }

@@ -13,6 +13,9 @@
  * back to a full decode when the fast path declines (shows which path produced the pixels). */
 #define HW_JPEG_FAST_ONLY 0x100
 
+/* Internal flag for tests: run the portable kernel instead of the SSE2 one. */
+#define HW_JPEG_FAST_SCALAR 0x200
+
 /* Not an error: the fast path cannot reproduce libjpeg exactly here; decode in full instead. */
 #define HW_JPEG_FAST_DECLINED 1
 
@@ -26,7 +29,7 @@
  *         full decode on a fresh libjpeg object), HW_ETOOBIG or HW_ENOMEM (buffers).
  */
 int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint32_t out_h,
-                        struct hw_pixels *px);
+                        unsigned flags, struct hw_pixels *px);
 
 /** CMYK as libjpeg outputs it (Adobe-inverted) -> RGB as the reference converts; n pixels. */
 void hw_jpeg_cmyk_to_rgb(const uint8_t *cmyk, uint32_t n, uint8_t *rgb);
