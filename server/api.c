@@ -392,7 +392,7 @@ static int b64val(int c)
 }
 
 /* Parse a hash's text: hex of the exact length, or (PhotoDNA) base64. */
-static int api_parse_hash(enum hw_hash_type t, const char *s, uint8_t *out)
+int srv_parse_hash(enum hw_hash_type t, const char *s, uint8_t *out)
 {
     size_t need = hw_hash_type_len(t), len = strlen(s);
 
@@ -512,7 +512,7 @@ static void api_lookup(struct srv_req *r, hw_hasher *h)
             int rc;
 
             json_object_set_new(res, "type", json_string(hw_hash_type_name(t)));
-            if (text == NULL || api_parse_hash(t, text, hash) != 0) {
+            if (text == NULL || srv_parse_hash(t, text, hash) != 0) {
                 json_object_set_new(res, "hash",
                                     text != NULL && strlen(text) < 512 ? json_string(text)
                                                                        : json_null());
@@ -744,7 +744,7 @@ static void api_hma_lookup_get(struct srv_req *r, hw_hasher *h)
         srv_req_error(r, 400, "bad_request", "No such SignalType '%.32s'", st);
         return;
     }
-    if (api_parse_hash(t, sig, hash) != 0) {
+    if (srv_parse_hash(t, sig, hash) != 0) {
         srv_req_error(r, 400, "bad_request", "invalid signal for type %s", hw_hash_type_name(t));
         return;
     }

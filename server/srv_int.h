@@ -139,6 +139,9 @@ uint64_t srv_now_ns(void);
 extern const struct srv_route srv_routes[];
 extern const size_t srv_n_routes;
 int srv_audit_record(struct srv_req *r, const char *fields_json);
+/** Parse a hash's text (hex of the type's length; PhotoDNA also base64) into out
+ * (HW_HASH_MAX_LEN bytes). 0 or -1. For untrusted input; fuzzed by fuzz_srv_parse. */
+int srv_parse_hash(enum hw_hash_type t, const char *s, uint8_t *out);
 
 /* pool.c */
 int srv_pool_new(unsigned workers, unsigned queue, const struct hw_limits *lim,

@@ -9,3 +9,8 @@ if(TARGET hwserver)
     endif()
     hw_add_test(NAME test_audit SOURCES server/test_audit.c LABELS unit)
 endif()
+if(TARGET hwserver)
+    # The server's own parsers of untrusted text (hash strings, config files, audit logs).
+    hw_add_fuzz(NAME srv_parse SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/server/fuzz_srv_parse.c
+                LIBS hwserver)
+endif()
