@@ -6,11 +6,11 @@
 
 /** One embedded file, generated at build time from server/web/ by embed.cmake. */
 struct srv_web_asset {
-    const char *path;            /* URL path, e.g. "/index.html", "/app.js" */
-    const char *content_type;    /* e.g. "text/html; charset=utf-8" */
-    const unsigned char *data;   /* the file's bytes (static storage, never freed) */
-    size_t len;                  /* number of bytes in data */
-    const char *etag;            /* strong ETag with its quotes: "\"<16 hex of SHA-256>\"" */
+    const char *path;          /* URL path, e.g. "/index.html", "/app.js" */
+    const char *content_type;  /* e.g. "text/html; charset=utf-8" */
+    const unsigned char *data; /* the file's bytes (static storage, never freed) */
+    size_t len;                /* number of bytes in data */
+    const char *etag;          /* strong ETag with its quotes: "\"<16 hex of SHA-256>\"" */
 };
 
 /**
@@ -35,8 +35,8 @@ const struct srv_web_asset *srv_web_at(size_t i);
  * page also repeats it in a <meta> element). img-src needs blob: for the local preview of an
  * image being checked (an object URL, nothing leaves the browser).
  */
-#define SRV_WEB_CSP                                                                             \
-    "default-src 'self'; img-src 'self' blob:; connect-src 'self'; object-src 'none'; "        \
+#define SRV_WEB_CSP                                                                                \
+    "default-src 'self'; img-src 'self' blob:; connect-src 'self'; object-src 'none'; "            \
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 /* Also recommended: X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer,
  * Cache-Control: no-cache (with the ETag above for 304 answers), X-Frame-Options: DENY. */

@@ -238,6 +238,31 @@ test('an image over the size limit of the service is refused in plain words', as
     await page.close();
 });
 
+test('an overloaded service is retried, then explained in plain words with a Retry button', async () => {
+    const page = await signedInPage();
+    /* The service's 503 + Retry-After, as hashwatchd sends it when its queue is full. */
+    let refused = 0;
+    await page.route('**/v1/check', (route) => {
+        refused++;
+        return route.fulfill({
+            status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' },
+            body: JSON.stringify({ error: 'overloaded', message: 'the hashing queue is full; retry shortly' })
+        });
+    });
+    await page.setInputFiles('#files', file(BLUR));
+    const card = page.locator('#results > li', { hasText: 'blur-a-little.jpg' }).first();
+    await card.locator('.reason', { hasText: 'retrying in 1 s' }).waitFor();
+    await card.locator('.verdict-error').waitFor();
+    assert.equal(refused, 4, 'one try and three retries');
+    assert.equal(await card.locator('.verdict').textContent(), 'Service busy');
+    assert.equal(await card.locator('.reason').textContent(), 'The service is overloaded or not ready. Retry later.');
+    /* Once the service has room again, Retry checks it. */
+    await page.unroute('**/v1/check');
+    await card.locator('.result-foot button', { hasText: 'Retry' }).click();
+    await card.locator('.verdict-match').waitFor();
+    await page.close();
+});
+
 test('the preview is blurred and grey until revealed, and blurred again for the next image', async () => {
     const page = await signedInPage();
     await page.setInputFiles('#files', file(BLUR));
