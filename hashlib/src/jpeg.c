@@ -250,22 +250,6 @@ static int jpeg_decode_full(struct jpeg_job *j, uint32_t out_w, uint32_t out_h, 
     return HW_OK;
 }
 
-/* Coefficient memory libjpeg would need for jpeg_read_coefficients (whole-image arrays). */
-static uint64_t jpeg_coef_bytes(j_decompress_ptr ci)
-{
-    uint64_t total = 0;
-
-    for (int c = 0; c < ci->num_components; c++) {
-        jpeg_component_info *cp = &ci->comp_info[c];
-        /* rows and columns are padded up to a whole MCU; one extra covers that */
-        uint64_t bw = (uint64_t)cp->width_in_blocks + (uint64_t)cp->h_samp_factor;
-        uint64_t bh = (uint64_t)cp->height_in_blocks + (uint64_t)cp->v_samp_factor;
-
-        total += bw * bh * sizeof(JBLOCK);
-    }
-    return total;
-}
-
 /* Runs under setjmp; returns an HW_* code. Every libjpeg call on j->ci happens below here. */
 static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
 {
@@ -343,8 +327,7 @@ static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
 
     hw_sample_dims(info->width, info->height, j->flags, &out_w, &out_h);
     sampled = out_w != info->width || out_h != info->height;
-    want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined &&
-                jpeg_coef_bytes(ci) <= d->lim.max_decoder_mem / 2;
+    want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined;
     if (want_fast) {
         rc = hw_jpeg_fast_decode(d, ci, out_w, out_h, j->flags, j->px);
         if (rc == HW_OK) {
