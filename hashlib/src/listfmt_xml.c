@@ -296,8 +296,13 @@ static int lf_xml_feed(hw_listfmt_parser *p, const unsigned char *d, size_t n)
 static int lf_xml_finish(hw_listfmt_parser *p)
 {
     struct lf_xml *x = p->state;
-    int rc = lf_xml_chunk(p, "", 0, 1);
+    int rc;
 
+    if (x->depth > 0) {
+        p->rec_line = lf_xline(x);
+        return lf_fail(p, HW_ETRUNCATED, "the XML document ends early");
+    }
+    rc = lf_xml_chunk(p, "", 0, 1);
     if (rc != HW_OK) {
         return rc;
     }

@@ -127,13 +127,16 @@ struct hw_listfmt_options {
                          Damage to the file's structure (XML/JSON syntax, an unterminated
                          CSV quote, a field or record over the limits) is always fatal. */
 
-    size_t max_field_len;  /* bytes in one field, XML text or JSON string/number; default
-                              8 KiB (a decimal PhotoDNA is at most 575) */
-    size_t max_record_len; /* bytes of one CSV row or text line; default 64 KiB */
-    unsigned max_depth;    /* JSON/XML nesting; default 64 */
+    size_t max_field_len;  /* bytes in one CSV field, XML text or JSON string/number;
+                              default 8 KiB (a decimal PhotoDNA is at most 575); at most
+                              16 MiB */
+    size_t max_record_len; /* bytes of one CSV row or te-lines/pdq-csv line; default
+                              64 KiB; at most 16 MiB */
+    unsigned max_depth;    /* JSON/XML nesting; default 64; at most 1024 */
 
-    /* csv, te-csv, pdq-csv: field delimiter; 0 = the format's default (csv: the most
-     * frequent of ',', '\t', ';', '|' in the header line; others: ','). */
+    /* csv, te-csv: field delimiter; 0 = the format's default (csv: the most frequent of
+     * ',', '\t', ';', '|' in the header line; te-csv: ','). pdq-csv splits on ',' always
+     * (the file name, last, may hold commas); te-lines on white space. */
     char delimiter;
     /* csv: explicit column roles, applied over the header names recognised by default
      * (MD5, SHA1/SHA-1, SHA256/SHA-256, PDQ, PhotoDNA/PDNA, video_md5; category,
