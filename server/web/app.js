@@ -300,7 +300,7 @@
             }
             return 'The service did not understand the request' + detail + '.';
         case 401:
-            return 'Wrong key: the service did not accept this key (mistyped, revoked or expired).';
+            return 'Wrong key: the service did not accept this key (mistyped or revoked).';
         case 403:
             if (doing === 'signin') {
                 return 'This key is valid but may not use the analyst page: it needs the analyst role.';
@@ -392,7 +392,10 @@
     function renderRole()
     {
         const check = keyRole === 'check';
-        $('session-state').textContent = check ? 'Signed in (check key)' : 'Signed in';
+        /* hashwatch keys read hwk_<id>_<secret>: the id is what logs and `keys list` show. */
+        const m = /^hwk_([0-9a-f]{4,32})_/.exec(getKey());
+        const who = m ? ' with key ' + m[1].slice(0, 8) : '';
+        $('session-state').textContent = 'Signed in' + who + (check ? ' (check role)' : '');
         $('role-note').hidden = !check;
     }
 
@@ -795,7 +798,7 @@
         return b;
     }
 
-    async function copyText(text, button)
+    async function copyText(text, button, label)
     {
         let ok = false;
         try {
@@ -820,7 +823,7 @@
             ta.remove();
             button.focus();
         }
-        const old = 'Copy';
+        const old = label || 'Copy';
         button.textContent = ok ? 'Copied' : 'Copy failed';
         button.classList.toggle('copied', ok);
         announce(ok ? 'Copied to the clipboard.' : 'Could not copy; select the text instead.');
@@ -878,6 +881,7 @@
         if (item.gen !== batch.gen) {
             return;
         }
+        item.data = data;
         const card = item.card;
         const verdict = String(data.verdict || '');
         const matches = Array.isArray(data.matches) ? data.matches : [];
@@ -930,6 +934,26 @@
             bits.push('request ' + data.request_id);
         }
         foot.textContent = bits.join(' · ');
+    }
+
+    /* The results as tab-separated text (no image data), for a report or a spreadsheet. */
+    function resultsText()
+    {
+        const cols = ['file', 'verdict', 'reason', 'matches', 'pdq', 'quality', 'md5', 'sha1', 'sha256',
+            'request_id'];
+        const clean = (v) => String(v === undefined || v === null ? '' : v).replace(/[\t\r\n]+/g, ' ');
+        const lines = [cols.join('\t')];
+        for (const item of batch.items) {
+            const d = item.data;
+            const h = (d && d.hashes) || {};
+            const matches = d && Array.isArray(d.matches) ? d.matches.map((m) => [m.list, m.entry_id,
+                m.hash_type, m.distance, m.variant].filter((x) => x !== undefined && x !== '').join(':')).join('; ') : '';
+            const verdict = d ? d.verdict : item.card.dataset.verdict;
+            const reason = d ? (d.reason || '') : item.card.querySelector('.reason').textContent;
+            lines.push([item.file ? item.file.name : '', verdict, reason, matches, h.pdq, h.quality, h.md5,
+                h.sha1, h.sha256, d ? d.request_id : ''].map(clean).join('\t'));
+        }
+        return lines.join('\n') + '\n';
     }
 
     function cancelBatch()
@@ -1372,6 +1396,8 @@
             cancelBatch();
             announce('Stopped.');
         });
+        $('copy-results').addEventListener('click', (ev) => copyText(resultsText(), ev.currentTarget,
+            'Copy results'));
         $('clear').addEventListener('click', () => {
             clearResults();
             announce('Results cleared.');

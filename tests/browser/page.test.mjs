@@ -118,6 +118,7 @@ test('a wrong key is refused in plain words and nothing is kept', async () => {
     assert.match(await err.textContent(), /Wrong key: the service did not accept this key/);
     assert.equal(await page.locator('#nav').isVisible(), false, 'navigation must stay hidden');
     assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a refused key must not be kept');
+    await page.screenshot({ path: path.join(artifacts, 'signin-refused.png') });
     await page.close();
 });
 
@@ -161,7 +162,7 @@ test('a check key sees verdicts only and is told so', realOnly, async () => {
     await signIn(page, key);
     await page.waitForSelector('#view-check:not([hidden])');
     await page.locator('#role-note:not([hidden])').waitFor();
-    assert.match(await page.textContent('#session-state'), /check key/);
+    assert.match(await page.textContent('#session-state'), /\(check role\)/);
     await page.setInputFiles('#files', file(BLUR));
     const card = await newestResult(page, 'blur-a-little.jpg');
     assert.match(await card.locator('.verdict').textContent(), /^Match/);
@@ -307,6 +308,10 @@ test('a batch shows progress and every result', async () => {
     const page = await signedInPage();
     const names = [BLUR, ORIGINAL, FLIPY, 'images/bridge-mods/blur-a-lot.jpg',
         'images/reg-test-input/dih/bridge-2-rotate-90.jpg'];
+    /* Each is within the default PDQ threshold (31) of the listed bridge, in some orientation. */
+    for (const rel of names) {
+        assert.ok(bestVariant(rel, expected.get(ORIGINAL)[0]).distance <= 31, rel);
+    }
     /* Count /v1/check requests in flight: the page keeps at most 2. */
     let inFlight = 0;
     let maxInFlight = 0;
@@ -332,6 +337,20 @@ test('a batch shows progress and every result', async () => {
         'every one is the listed bridge, rotated, mirrored or blurred');
     assert.match(await page.textContent('#counts'), new RegExp('^' + names.length + ' matches'));
     assert.ok(maxInFlight >= 1 && maxInFlight <= 2, 'requests in flight: ' + maxInFlight);
+    /* "Copy results" puts one tab-separated line per image on the clipboard. */
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(backend.url).origin });
+    await page.click('#copy-results');
+    await page.locator('#copy-results', { hasText: 'Copied' }).waitFor();
+    const lines = (await page.evaluate(() => navigator.clipboard.readText())).trim().split('\n');
+    assert.equal(lines.length, names.length + 1);
+    const cols = lines[0].split('\t');
+    for (const rel of names) {
+        const row = lines.find((l) => l.startsWith(path.basename(rel) + '\t')).split('\t');
+        assert.equal(row[cols.indexOf('verdict')], 'match');
+        assert.equal(row[cols.indexOf('pdq')], expected.get(rel)[0], rel);
+        assert.equal(row[cols.indexOf('sha256')], digest('sha256', rel), rel);
+        assert.match(row[cols.indexOf('matches')], new RegExp('^' + backend.listName + ':'));
+    }
     await page.close();
 });
 
