@@ -180,6 +180,7 @@
         truncated: 'The image file is damaged or truncated; it could not be decoded.',
         decode: 'The image could not be decoded (damaged or unusual file).',
         decode_failed: 'The image could not be decoded (damaged or unusual file).',
+        undecodable: 'The image could not be decoded (damaged or unusual file).',
         too_large: 'The image is too large for the service to decode (too many pixels).',
         too_big: 'The image is too large for the service to decode (too many pixels).',
         limit: 'The image exceeds the service’s limits (dimensions or pixels).',

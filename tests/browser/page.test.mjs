@@ -229,6 +229,19 @@ test('a file that is not an image is reported in plain words', async () => {
     await page.close();
 });
 
+test('an image with too little detail is unscannable, never "no match"', async () => {
+    const rel = 'images/misc-images/small.jpg';
+    assert.ok(Number(expected.get(rel)[1]) < 50, 'conformance data: quality below the PDQ floor');
+    const page = await signedInPage();
+    await page.setInputFiles('#files', file(rel));
+    const card = await newestResult(page, 'small.jpg');
+    assert.equal(await card.locator('.verdict').textContent(), 'Unscannable');
+    assert.match(await card.locator('.reason').textContent(), /too little detail/);
+    assert.equal(await card.locator('.hash-extra').textContent(), 'quality ' + expected.get(rel)[1]);
+    assert.equal(await card.locator('.hashes .hash').first().textContent(), expected.get(rel)[0]);
+    await page.close();
+});
+
 test('an image over the size limit of the service is refused in plain words', async () => {
     assert.ok(fs.statSync(file(LARGE)).size > MAX_BODY, 'the test image must exceed the limit');
     const page = await signedInPage();
