@@ -265,7 +265,19 @@ int srv_config_parse_args(struct srv_config *c, int argc, char **argv, FILE *out
             name[eq - a] = '\0';
             v = eq + 1;
         } else {
+            static const char *const known[] = {
+                "config",     "listen",  "store",        "tls-cert",  "tls-key",  "audit-log",
+                "log",        "workers", "http-threads", "queue",     "max-body", "max-connections",
+                "max-per-ip", "timeout", "deadline",     "lookup-max"};
+            int found = 0;
             snprintf(name, sizeof(name), "%s", a);
+            for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+                found |= strcmp(name, known[k]) == 0;
+            }
+            if (!found && strcmp(name, "demo") != 0) {
+                snprintf(errbuf, errbuf_len, "unknown option '%s'", argv[i]);
+                return -1;
+            }
             if (strcmp(name, "demo") != 0) {
                 if (i + 1 >= argc) {
                     snprintf(errbuf, errbuf_len, "option --%s needs a value", name);
