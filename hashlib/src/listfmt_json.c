@@ -32,6 +32,7 @@ struct lf_json {
     /* token-length guard and line tracking over the raw bytes */
     int in_string, escape;
     size_t tok_len;
+    int bom; /* bytes of a leading UTF-8 byte-order mark seen (3: done) */
     /* AlternativeHashes / StopNCII record fields that must wait for the object's end */
     char alt_name[32];
     char sig_type[32];
@@ -353,6 +354,21 @@ static int lf_json_feed(hw_listfmt_parser *p, const unsigned char *d, size_t n)
 {
     struct lf_json *j = p->state;
     size_t start = 0;
+    static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
+    /* Windows tools write VICS files with a UTF-8 byte-order mark, which yajl refuses. */
+    while (j->bom < 3 && n > 0) {
+        if (d[0] != bom[j->bom]) {
+            if (j->bom > 0) {
+                return lf_fail(p, HW_EFORMAT, "JSON syntax: a broken byte-order mark");
+            }
+            j->bom = 3;
+            break;
+        }
+        j->bom++;
+        d++;
+        n--;
+    }
 
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = d[i];

@@ -359,6 +359,34 @@ static void test_vics(void)
     }
 }
 
+/* A VICS file as Windows tools write it: byte-order mark, CR LF. */
+static void test_vics_bom_crlf(void)
+{
+    size_t len, n = 3;
+    unsigned char *d = read_all("vics-media.json", &len);
+    unsigned char *w = malloc(2 * len + 3);
+
+    memcpy(w, "\xEF\xBB\xBF", 3);
+    for (size_t i = 0; i < len; i++) {
+        if (d[i] == '\n') {
+            w[n++] = '\r';
+        }
+        w[n++] = d[i];
+    }
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        struct hw_listfmt_options o;
+        struct collect c;
+        struct result res;
+        memset(&o, 0, sizeof(o));
+        res = parse_buf(HW_LISTFMT_VICS_JSON, &o, w, n, chunks[k], &c);
+        CHECK(res.rc == HW_OK && c.n == 7);
+        CHECK(c.r[6].record == 4 && c.r[6].line == 16);
+    }
+    CHECK(hw_listfmt_detect(w, n) == HW_LISTFMT_VICS_JSON);
+    free(w);
+    free(d);
+}
+
 static void test_stopncii(void)
 {
     struct hw_listfmt_options o;
@@ -774,6 +802,7 @@ int main(void)
     test_ncmec_bad();
     test_xml_hostile();
     test_vics();
+    test_vics_bom_crlf();
     test_stopncii();
     test_te();
     test_te_bad();
