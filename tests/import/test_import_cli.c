@@ -27,6 +27,11 @@ static char output[65536];
 /* Run `hashwatch import --store <tmp> ARGS` (ARGS are shell words, paths without spaces);
  * returns the exit status; stdout and stderr land in `output`. */
 static int run_import(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static int run_import(const char *fmt, ...)
 {
     char args[4096], cmd[8192];
     va_list ap;
