@@ -6,3 +6,8 @@ target_include_directories(store-match PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
                            ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib ${LMDB_INCLUDE_DIR})
 # kill -9 at random moments during replace imports (forks a child per iteration).
 hw_add_test(NAME store-crash SOURCES store/test_store_crash.c LABELS integration TIMEOUT 600)
+# The lookup and lists commands, run as an operator runs them (needs `hashwatch import`).
+add_test(NAME cli-store
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/store/test_cli_store.sh ${CMAKE_BINARY_DIR}/bin/hashwatch
+                 ${HW_TEST_DATA})
+set_tests_properties(cli-store PROPERTIES LABELS "integration" TIMEOUT 300)

@@ -19,12 +19,16 @@ static void usage(FILE *f)
             "                                 [--clustered F] [--seed S]\n"
             "       hashwatch bench store run [--store DIR] [--count N] [--clustered F]\n"
             "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
+            "       hashwatch bench store query --store DIR [--count N] [--clustered F]\n"
+            "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
             "gen: import a synthetic PDQ list (a fraction F, default 0.5, near-duplicates at\n"
             "     distances 0..40 of N/1000+300 centres; the rest uniform) and report the rate.\n"
             "run: gen into a fresh store (default ./bench-store-N, removed unless --store),\n"
             "     then: open time, query latency (median, p99) through the index and by a\n"
             "     brute-force scan of the same hashes, with and without the 8 variants, the\n"
             "     latency of a 10,000-entry update and removal, RSS and store bytes per entry.\n"
+            "query: the query part of run on a store made by gen (same --count, --clustered\n"
+            "     and --seed regenerate the same hashes for the brute-force side).\n"
             "Timings depend on the machine and its load; run on an idle machine.\n");
 }
 
@@ -419,8 +423,10 @@ static int update_visibility(hw_store *s, struct synth *sy)
     return 0;
 }
 
-static int run(const struct opts *o, int gen_only)
+/* mode: 0 run (all), 1 gen (import only), 2 query (an existing store made by gen). */
+static int run(const struct opts *o, int mode)
 {
+    int gen_only = mode == 1;
     char dir[512], err[512] = "", path[600];
     hw_store *s = NULL;
     struct synth sy;
@@ -438,12 +444,20 @@ static int run(const struct opts *o, int gen_only)
         cli_err("bench: out of memory");
         goto done;
     }
+    printf("store %s: %zu PDQ entries, %.0f%% clustered (%zu centres, distances 0..40)\n", dir,
+           o->count, o->clustered * 100, sy.n_centres);
+    if (mode == 2) {
+        /* Same seed, same sequence: the hashes `gen` imported, for the brute-force side. */
+        while (sy.n < o->count) {
+            gen_one(&sy, &sy.h[sy.n++]);
+        }
+        synth_dedupe(&sy);
+        goto queries;
+    }
     if (hw_store_open(dir, 0, &s, err, sizeof(err)) != HW_OK) {
         cli_err("bench: %s", err);
         goto done;
     }
-    printf("store %s: %zu PDQ entries, %.0f%% clustered (%zu centres, distances 0..40)\n", dir,
-           o->count, o->clustered * 100, sy.n_centres);
     if (import_list(s, o->list, &sy, o->count, 1, &rate, &cpu_rate, &commit_s) != 0) {
         goto done;
     }
@@ -460,6 +474,7 @@ static int run(const struct opts *o, int gen_only)
         status = CLI_EXIT_OK;
         goto done;
     }
+queries:
     hw_store_close(s);
     s = NULL;
     t0 = now();
@@ -501,6 +516,10 @@ static int run(const struct opts *o, int gen_only)
            (double)rss_kb / 1024, (double)hwm_kb / 1024, (double)sy.n * 32 / 1e6);
     hw_store_close(s);
     s = NULL;
+    if (mode == 2) {
+        status = CLI_EXIT_OK;
+        goto done;
+    }
     if (hw_store_open(dir, 0, &s, err, sizeof(err)) != HW_OK || update_visibility(s, &sy) != 0) {
         goto done;
     }
@@ -508,7 +527,7 @@ static int run(const struct opts *o, int gen_only)
 done:
     hw_store_close(s);
     synth_free(&sy);
-    if (status == CLI_EXIT_OK && o->store == NULL && !gen_only) {
+    if (status == CLI_EXIT_OK && o->store == NULL && mode == 0) {
         snprintf(path, sizeof(path), "%s/data.mdb", dir);
         unlink(path);
         snprintf(path, sizeof(path), "%s/lock.mdb", dir);
@@ -538,6 +557,13 @@ int cli_bench_store(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0) {
         return run(&o, 0);
+    }
+    if (strcmp(argv[1], "query") == 0) {
+        if (o.store == NULL) {
+            cli_err("bench store query: needs --store DIR (made by gen with the same options)");
+            return CLI_EXIT_USAGE;
+        }
+        return run(&o, 2);
     }
     cli_err("bench store: unknown subcommand '%s'", argv[1]);
     usage(stderr);
