@@ -130,33 +130,39 @@ enum hw_hash_type lf_type_from_name(const char *s, size_t len, int *known)
 
 /* ---- hash text forms ---- */
 
+/* Hex digit values, -1 for any other byte. */
+static const signed char lf_hexdig[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  -1, -1, -1, -1, -1, -1, -1, 10, 11, 12, 13, 14, 15, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static int lf_hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return lf_hexdig[c];
 }
 
 static int lf_hex(const char *s, size_t len, uint8_t *out, size_t n)
 {
+    int bad = 0;
+
     if (len != 2 * n) {
         return HW_EFORMAT;
     }
     for (size_t i = 0; i < n; i++) {
-        int hi = lf_hexval((unsigned char)s[2 * i]), lo = lf_hexval((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return HW_EFORMAT;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
+        int hi = lf_hexdig[(unsigned char)s[2 * i]], lo = lf_hexdig[(unsigned char)s[2 * i + 1]];
+        bad |= hi | lo; /* negative if either is not a hex digit */
+        out[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
     }
-    return HW_OK;
+    return bad < 0 ? HW_EFORMAT : HW_OK;
 }
 
 static void lf_trim(const char **s, size_t *len)

@@ -559,6 +559,20 @@ static int lf_csv_push(hw_listfmt_parser *p, struct lf_csv *c, char ch)
     return HW_OK;
 }
 
+/* Append a run of plain bytes to the current field, within the limits. */
+static int lf_csv_append(hw_listfmt_parser *p, struct lf_csv *c, const unsigned char *s, size_t n)
+{
+    if (n > p->o.max_field_len - (c->len - c->fstart_len)) {
+        return lf_fail(p, HW_ETOOBIG, "a field longer than %zu bytes", p->o.max_field_len);
+    }
+    if (n > p->o.max_record_len - c->len) {
+        return lf_fail(p, HW_ETOOBIG, "a record longer than %zu bytes", p->o.max_record_len);
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    return HW_OK;
+}
+
 /* The tokenizer proper: bytes whose delimiter is known. */
 static int lf_csv_run(hw_listfmt_parser *p, struct lf_csv *c, const unsigned char *d, size_t n)
 {
@@ -601,7 +615,31 @@ static int lf_csv_run(hw_listfmt_parser *p, struct lf_csv *c, const unsigned cha
         return HW_OK;
     }
     for (size_t i = 0; i < n; i++) {
-        char ch = (char)d[i];
+        char ch;
+        if (c->in_record && (c->st == CS_UNQUOTED || c->st == CS_QUOTED)) {
+            /* Copy the run of bytes that cannot change the state in one go. */
+            size_t j = i;
+            if (c->st == CS_UNQUOTED) {
+                while (j < n && d[j] != (unsigned char)c->delim && d[j] != '\n' && d[j] != '\r') {
+                    j++;
+                }
+            } else {
+                while (j < n && d[j] != '"' && d[j] != '\n') {
+                    j++;
+                }
+            }
+            if (j > i) {
+                rc = lf_csv_append(p, c, d + i, j - i);
+                if (rc != HW_OK) {
+                    return rc;
+                }
+                i = j;
+                if (i == n) {
+                    break;
+                }
+            }
+        }
+        ch = (char)d[i];
         if (!c->in_record) {
             c->in_record = 1;
             p->rec_line = p->line;
