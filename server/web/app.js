@@ -585,7 +585,7 @@
 
     function updateProgress()
     {
-        $('batch').hidden = batch.total === 0;
+        $('batch').hidden = batch.total === 0 && batch.items.length === 0;
         $('progress').max = Math.max(batch.total, 1);
         $('progress').value = batch.done;
         $('progress-text').textContent = batch.done + ' / ' + batch.total;

@@ -62,6 +62,13 @@ async function newPage()
         }
     });
     page.on('pageerror', (err) => problems.push('page error: ' + err.message));
+    /* Air-gapped use: every request stays on the service's origin (blob: is the local preview). */
+    page.on('request', (req) => {
+        const u = req.url();
+        if (!u.startsWith(new URL(backend.url).origin + '/') && !u.startsWith('blob:')) {
+            problems.push('request to another origin: ' + u);
+        }
+    });
     /* The active tab: a background one may not open a file chooser. */
     await page.bringToFront();
     await page.goto(backend.url);
@@ -371,20 +378,38 @@ test('a stopped batch keeps its answers, and the next batch counts from zero', a
     const page = await signedInPage();
     const names = [BLUR, ORIGINAL, FLIPY, 'images/bridge-mods/blur-a-lot.jpg',
         'images/reg-test-input/dih/bridge-2-rotate-90.jpg', 'images/bridge-mods/high-contrast.jpg'];
+    /* The first two checks go through; later ones wait, so Stop finds exactly 2 in flight. */
+    let seen = 0;
+    let release;
+    const gate = new Promise((resolve) => {
+        release = resolve;
+    });
+    await page.route('**/v1/check', async (route) => {
+        if (++seen <= 2) {
+            return route.continue();
+        }
+        await gate;
+        return route.continue().catch(() => {});
+    });
     await page.setInputFiles('#files', names.map(file));
+    await page.waitForFunction(() => document.querySelectorAll('#results [data-verdict="match"]').length === 2);
+    await page.waitForFunction(() => document.getElementById('progress-text').textContent === '2 / 6');
+    while (seen < 4) {
+        await page.waitForTimeout(20);
+    }
     await page.click('#cancel');
     await page.waitForFunction(() => !document.querySelector('#results .verdict-pending'));
+    release();
     const verdicts = await page.locator('#results > li').evaluateAll((li) => li.map((x) => x.dataset.verdict));
-    assert.equal(verdicts.length, names.length);
-    const stopped = verdicts.filter((v) => v === 'stopped').length;
-    assert.ok(stopped >= names.length - 2, 'at most 2 were in flight when stopped: ' + verdicts.join(','));
-    const checked = verdicts.filter((v) => v === 'match').length;
-    assert.equal(await page.textContent('#progress-text'), checked + ' / ' + checked);
+    assert.deepEqual(verdicts, ['match', 'match', 'stopped', 'stopped', 'stopped', 'stopped']);
+    assert.equal(await page.textContent('#progress-text'), '2 / 2');
+    assert.equal(seen, 4, 'the two queued images were never sent');
+    await page.unroute('**/v1/check');
     await page.click('#clear');
     assert.equal(await page.locator('#results > li').count(), 0);
     await page.setInputFiles('#files', file(BLUR));
     await newestResult(page, 'blur-a-little.jpg');
-    assert.equal(await page.textContent('#progress-text'), '1 / 1');
+    await page.waitForFunction(() => document.getElementById('progress-text').textContent === '1 / 1');
     assert.match(await page.textContent('#counts'), /^1 match · 0 no match$/);
     await page.close();
 });
@@ -514,6 +539,6 @@ test('at 200% zoom nothing needs horizontal scrolling', async () => {
     await page.close();
 });
 
-test('no Content-Security-Policy violation or script error happened', () => {
+test('no Content-Security-Policy violation, script error or request off the origin happened', () => {
     assert.deepEqual(problems, []);
 });
