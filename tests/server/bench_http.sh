@@ -44,6 +44,10 @@ echo "== hashwatchd on $URL, store $STORE ($N entries)"
 echo "== GET /m/lookup, PDQ hashes"
 "$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint mlookup --connections 32 --server-pid "$PID" \
     --duration "$DUR"
+if command -v wrk >/dev/null 2>&1; then
+    echo "== the same with wrk (Debian's package), random PDQ hashes from wrk_mlookup.lua"
+    HW_KEY=$KEY wrk -t2 -c32 -d"${DUR}s" --latency -s "$HERE/wrk_mlookup.lua" "$URL"
+fi
 echo "== GET /healthz (the HTTP layer alone, for scale)"
 "$BIN/hashwatch" bench http --url "$URL" --endpoint healthz --connections 32 --duration "$DUR" \
     --server-pid "$PID"
