@@ -13,7 +13,7 @@ const top = path.resolve(here, '../..');
 const webDir = path.join(top, 'server/web');
 const pdqDir = path.join(top, 'tests/data/conformance/pdq');
 export const MOCK_KEY = 'mock-analyst-key';
-const MAX_BODY = 4 * 1024 * 1024;
+const MAX_BODY = 2 * 1024 * 1024; // the --max-body page.test.mjs gives the real server
 const VARIANTS = ['orig', 'rot90', 'rot180', 'rot270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'];
 
 function loadDihedral()
@@ -159,12 +159,16 @@ export function startMock(port = 0)
                 if (row) {
                     hashes.pdq = row.variants[0];
                     hashes.quality = row.quality;
-                    matches = matches.concat(matchPdq(row.variants));
+                    if (row.quality >= 50) {
+                        matches = matches.concat(matchPdq(row.variants));
+                    }
                 } else {
                     hashes.pdq = crypto.createHash('sha256').update('pdq' + hashes.sha256).digest('hex');
                     hashes.quality = 80;
                 }
-                return send(res, 200, { verdict: matches.length ? 'match' : 'no_match', matches, hashes,
+                const low = hashes.quality < 50 && !matches.length;
+                return send(res, 200, { verdict: matches.length ? 'match' : (low ? 'unscannable' : 'no_match'),
+                    reason: low ? 'low_quality' : undefined, matches, hashes,
                     lists: { demo: list.version }, request_id: rid });
             }
             if (req.method === 'POST' && url.pathname === '/v1/lookup') {
