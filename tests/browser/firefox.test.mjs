@@ -136,6 +136,18 @@ test('Firefox: a pasted hash is looked up', skip, async () => {
     assert.equal(v, 'match ' + backend.listName);
 });
 
+test('Firefox: at 200% zoom nothing needs horizontal scrolling', skip, async () => {
+    /* 200% zoom of a 1280-pixel window is a 640 CSS-pixel viewport. */
+    await ff.send('browsingContext.setViewport', { context: ff.context, viewport: { width: 640, height: 900 } });
+    for (const tab of ['tab-check', 'tab-lookup', 'tab-lists']) {
+        const over = await ff.call(`(id) => {
+            document.getElementById(id).click();
+            return document.documentElement.scrollWidth - document.documentElement.clientWidth;
+        }`, tab);
+        assert.ok(over <= 0, tab + ': page is ' + over + ' px wider than the window');
+    }
+});
+
 test('Firefox: no CSP violation or script error', skip, () => {
     assert.deepEqual(problems, []);
 });
