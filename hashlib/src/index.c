@@ -472,7 +472,7 @@ done:
  * are independent of each other: the search runs in stages over chunks of probes, prefetching
  * each stage's loads before using them, so that many misses are in flight at once.
  */
-#define KEY_CHUNK  256
+#define KEY_CHUNK  512
 #define CAND_CHUNK 512
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -486,12 +486,13 @@ static inline __attribute__((always_inline)) int dist4(const uint64_t *a, const 
 }
 
 struct search;
-typedef int (*verify_fn)(struct search *st, const uint32_t *ids, size_t n);
+typedef int (*verify_fn)(struct search *st, const uint32_t *ids, const uint8_t *vars, size_t n);
 typedef int (*scan_fn)(struct search *st);
 
 struct search {
     const struct hw_idx_seg *seg;
     const uint64_t *q;
+    const struct hw_pdq *qs; /* all variants; candidates carry their variant */
     int tmax, variant, slot;
     hw_idx_hit_fn hit;
     void *ctx;
@@ -500,16 +501,18 @@ struct search {
     uint32_t keys[KEY_CHUNK];
     uint32_t lo[KEY_CHUNK], hi[KEY_CHUNK];
     uint32_t cands[CAND_CHUNK];
+    uint8_t cvars[CAND_CHUNK];
 };
 
 #define HW_IDX_KERNELS(SUFFIX, ATTR)                                                               \
-    ATTR static int verify_##SUFFIX(struct search *st, const uint32_t *ids, size_t n)              \
+    ATTR static int verify_##SUFFIX(struct search *st, const uint32_t *ids, const uint8_t *vars,   \
+                                    size_t n)                                                      \
     {                                                                                              \
-        const uint64_t *hash = st->seg->hash, *q = st->q;                                          \
+        const uint64_t *hash = st->seg->hash;                                                      \
         for (size_t i = 0; i < n; i++) {                                                           \
-            int d = dist4(hash + 4 * (size_t)ids[i], q);                                           \
+            int d = dist4(hash + 4 * (size_t)ids[i], st->qs[vars[i]].q);                           \
             if (d <= st->tmax) {                                                                   \
-                int rc = st->hit(st->ctx, ids[i], d, st->variant);                                 \
+                int rc = st->hit(st->ctx, ids[i], d, vars[i]);                                     \
                 if (rc != 0) {                                                                     \
                     return rc;                                                                     \
                 }                                                                                  \
@@ -558,7 +561,7 @@ int hw_idx_distance(const uint64_t *a, const uint64_t *b)
 
 static int flush_cands(struct search *st)
 {
-    int rc = st->verify(st, st->cands, st->n_cands);
+    int rc = st->verify(st, st->cands, st->cvars, st->n_cands);
 
     st->n_cands = 0;
     return rc;
@@ -568,31 +571,34 @@ static int flush_cands(struct search *st)
 static int flush_keys(struct search *st)
 {
     const struct hw_idx_seg *seg = st->seg;
-    const uint32_t *off = seg->off[st->slot], *ids = seg->ids[st->slot];
     const uint32_t n = (uint32_t)seg->n;
     int rc;
 
+    /* keys[k]: the variant in bits 28..30, the slot in 24..27, the bucket in 0..23 */
     for (size_t k = 0; k < st->n_keys; k++) {
-        __builtin_prefetch(off + st->keys[k]);
+        __builtin_prefetch(seg->off[(st->keys[k] >> 24) & 15] + (st->keys[k] & 0xffffff));
     }
     for (size_t k = 0; k < st->n_keys; k++) {
-        uint32_t lo = off[st->keys[k]], hi = off[st->keys[k] + 1];
+        const uint32_t *off = seg->off[(st->keys[k] >> 24) & 15];
+        uint32_t key = st->keys[k] & 0xffffff, lo = off[key], hi = off[key + 1];
         if (lo > hi || hi > n) {
             return HW_ECORRUPT;
         }
         st->lo[k] = lo;
         st->hi[k] = hi;
         if (lo < hi) {
-            __builtin_prefetch(ids + lo);
+            __builtin_prefetch(seg->ids[(st->keys[k] >> 24) & 15] + lo);
         }
     }
     for (size_t k = 0; k < st->n_keys; k++) {
+        const uint32_t *ids = seg->ids[(st->keys[k] >> 24) & 15];
         for (uint32_t i = st->lo[k]; i < st->hi[k]; i++) {
             uint32_t id = ids[i];
             if (id >= n) {
                 return HW_ECORRUPT;
             }
             __builtin_prefetch(seg->hash + 4 * (size_t)id);
+            st->cvars[st->n_cands] = (uint8_t)(st->keys[k] >> 28);
             st->cands[st->n_cands++] = id;
             if (st->n_cands == CAND_CHUNK && (rc = flush_cands(st)) != 0) {
                 return rc;
@@ -608,7 +614,7 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
 {
     int rc;
 
-    st->keys[st->n_keys++] = key;
+    st->keys[st->n_keys++] = (uint32_t)st->variant << 28 | (uint32_t)st->slot << 24 | key;
     if (st->n_keys == KEY_CHUNK && (rc = flush_keys(st)) != 0) {
         return rc;
     }
@@ -685,6 +691,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
     st->hit = hit;
     st->ctx = ctx;
     st->n_keys = st->n_cands = 0;
+    st->qs = q;
     for (int v = 0; v < n_q && rc == 0; v++) {
         st->q = q[v].q;
         st->variant = v;
@@ -699,10 +706,11 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
             }
             st->slot = s;
             rc = probe(st, slot_value(seg, s, st->q), 0, r, seg->bits[s]);
-            if (rc == 0) {
-                rc = flush_keys(st);
-            }
         }
+    }
+    /* Probes of all slots and variants share chunks: more misses in flight at once. */
+    if (rc == 0 && use_tables) {
+        rc = flush_keys(st);
     }
     free(st);
     return rc;
