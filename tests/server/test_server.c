@@ -1069,6 +1069,51 @@ static void test_queue_full(void)
     g_port = saved;
 }
 
+/* Per-client connection limit: a third simultaneous connection from one address is refused. */
+static void test_per_ip_limit(void)
+{
+    struct srv_config c;
+    struct srv *s;
+    unsigned saved = g_port;
+    int fds[3];
+    struct sockaddr_in a;
+    char buf[64];
+    ssize_t n;
+
+    base_config(&c);
+    c.max_per_ip = 2;
+    s = start(&c);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 3; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(connect(fds[i], (struct sockaddr *)&a, sizeof(a)) == 0);
+        usleep(100000); /* let the server accept in order */
+    }
+    /* The third is closed by the server without an answer; the first two still work. */
+    {
+        struct timeval tv = {5, 0};
+        setsockopt(fds[2], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        n = recv(fds[2], buf, sizeof(buf), 0);
+        CHECK(n <= 0);
+    }
+    {
+        const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        struct timeval tv = {5, 0};
+        setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        CHECK(send(fds[0], req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+        n = recv(fds[0], buf, sizeof(buf) - 1, 0);
+        CHECK(n > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        close(fds[i]);
+    }
+    srv_stop(s, 5);
+    g_port = saved;
+}
+
 /* ---- live imports ---- */
 
 #define LIVE_ROUNDS 20
@@ -1267,6 +1312,7 @@ int main(void)
     test_log_reopen(s);
     srv_stop(s, 10);
     RUN(test_queue_full);
+    RUN(test_per_ip_limit);
     RUN(test_audit);
     RUN(test_config);
 
