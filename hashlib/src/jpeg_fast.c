@@ -4,33 +4,22 @@
 #include "jpeg_fast.h"
 
 /*
- * Why this is exact. libjpeg-turbo's default decode of an 8-bit JPEG is, per pixel, a fixed
- * chain of integer operations: dequantise (16-bit multipliers), the "islow" IDCT (Loeffler,
- * Ligtenberg and Moschytz's 1-D butterfly applied to columns then rows, with 13-bit constants,
- * a rounding shift by 11 after the column pass and by 18 after the row pass, then a range
- * limit around the centre sample 128), the chroma upsampling filter chosen per component, and
- * the fixed-point YCbCr->RGB conversion (16 fraction bits, round half up). Every step of the
- * butterfly between the two rounding shifts is integer addition and multiplication, hence
- * linear: each pass equals a product with an 8x8 integer matrix derived (below) by feeding unit
- * vectors through our own butterfly. So one output row of a block needs the column pass only
- * for that row, and the rest of the image need not be computed at all.
+ * Why this is exact. libjpeg-turbo's default decode of an 8-bit JPEG is: entropy decoding (and,
+ * for progressive files whose low frequencies were never fully refined, block smoothing), one
+ * inverse DCT per 8x8 block (the "islow" method, its SIMD or C version), chroma upsampling with
+ * the filter it picks per component, and fixed-point YCbCr->RGB. We let libjpeg do the first
+ * two and the IDCT itself: the decode runs in raw-data mode at full scale, so libjpeg selects
+ * exactly the IDCT method the full decode uses; we then put our function in its dispatch table
+ * and forward to libjpeg's method only the blocks holding rows the 512 x 512 sampling reads,
+ * with those rows pointed straight at our buffer. Upsampling and colour conversion happen only
+ * at the sampled pixels, with libjpeg's integer arithmetic (reproduced below from its
+ * documented behaviour; tests compare every mode byte for byte with the full decode).
  *
- * Where the C IDCT and the SIMD one the library may run differ (dequantised coefficients or
- * intermediate values overflowing 16 bits, results beyond +-512 that the C code wraps and the
- * SIMD code saturates) and where the library would do something else altogether (progressive
- * block smoothing of incompletely refined coefficients, sampling factors it rejects) we decline
- * and the caller decodes in full. That never happens for ordinary camera or editor output.
+ * What is saved: libjpeg's IDCT of blocks no sampled row touches (most of a tall image),
+ * upsampling and colour conversion of every pixel, and the full-width RGB rows.
  */
 
-#define FAST_CONST_BITS  13    /* libjpeg islow: 13 fraction bits in the butterfly constants */
-#define FAST_PASS1_SHIFT 11    /* CONST_BITS - PASS1_BITS (2) */
-#define FAST_PASS2_SHIFT 18    /* CONST_BITS + PASS1_BITS + 3 */
-#define FAST_SAFE16      16383 /* |x| bound under which 16-bit SIMD sums of two cannot wrap */
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define FAST_HAVE_SSE2 1
-#endif
+#define FAST_MAX_RAW_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
 
 enum fast_mode {
     FAST_FULL = 0, /* component at full resolution on this axis */
@@ -39,20 +28,23 @@ enum fast_mode {
     FAST_FANCY2D,  /* h2v2 triangle filter (column sums, then across) */
 };
 
+typedef void (*fast_idct_fn)(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPTR coef,
+                             JSAMPARRAY out, JDIMENSION out_col);
+
 struct fast_comp {
     jpeg_component_info *cp;
-    int32_t q[DCTSIZE2]; /* dequantisation multipliers as libjpeg stores them (short) */
-    int16_t q16[DCTSIZE2];
+    fast_idct_fn idct; /* libjpeg's own method for this component */
     enum fast_mode hmode, vmode;
-    uint32_t hexp, vexp; /* replication factors */
-    uint32_t dw, dh;     /* component sample width and height (unscaled) */
-    size_t row_len;      /* width_in_blocks * 8 */
-    uint8_t *mask;       /* per block row: bit k set when its sample row k is needed */
-    uint32_t *slot;      /* per sample row: index of its stored copy (needed rows only) */
-    uint8_t *rows;       /* the needed sample rows, row_len bytes each */
-    JSAMPARRAY raw;      /* row pointers handed to jpeg_read_raw_data (never read) */
-    int scaled;          /* libjpeg's scaled IDCT size for it (2, or 4 or 8 for chroma) */
-    unsigned scaled_log2;
+    uint32_t hexp, vexp;    /* replication factors */
+    uint32_t dw, dh;        /* component sample width and height */
+    size_t row_len;         /* width_in_blocks * 8 */
+    uint8_t *mask;          /* per block row: bit k set when its sample row k is needed */
+    uint32_t *slot;         /* per sample row: index of its stored copy (needed rows only) */
+    uint8_t *rows;          /* the needed sample rows, row_len bytes each */
+    uint8_t *scratch;       /* where the IDCT writes rows nobody reads */
+    JSAMPROW ptrs[DCTSIZE]; /* output rows for block row ptr_br */
+    long ptr_br;
+    JSAMPARRAY raw;    /* row pointers handed to jpeg_read_raw_data (libjpeg passes them back) */
     uint32_t *col_s;   /* per output column: the nearer sample, */
     uint32_t *col_n;   /* the next nearer one (fancy filters), */
     uint8_t *col_bias; /* and the filter's rounding bias */
@@ -61,27 +53,17 @@ struct fast_comp {
 
 struct fast_ctx {
     j_decompress_ptr ci;
-    int32_t m[DCTSIZE][DCTSIZE]; /* m[o][i]: butterfly output o from input i */
-#ifdef FAST_HAVE_SSE2
-    __m128i m1[DCTSIZE][4]; /* column pass, row k: (m[k][2p], m[k][2p+1]) in every lane pair */
-    __m128i m2[4][2];       /* row pass: (m[o][2p], m[o][2p+1]) for o = 0..3 and 4..7 */
-#endif
     struct fast_comp comp[4];
     int ncomp;
     uint32_t imcu; /* the iMCU row jpeg_read_raw_data is producing */
-    int scalar;    /* use the portable kernel (tests compare both) */
-    int bad;       /* set when a value leaves the range where C and SIMD libjpeg agree */
+    int bad;       /* libjpeg called us with a block we cannot place */
 };
 
 /*
  * libjpeg's IDCT dispatch (jpegint.h struct jpeg_inverse_dct, unchanged since libjpeg 6b and
- * through libjpeg-turbo 2.x): one method per component, reset by its start_pass at the start
- * of each output pass. We replace the methods after jpeg_start_decompress so that every block
- * libjpeg would transform (after its own entropy decoding and, for progressive files, block
- * smoothing) reaches fast_idct_hook instead.
+ * through libjpeg-turbo 2.x): one method per component, set by its start_pass at the start of
+ * each output pass (jpeg_start_decompress here; there is no later pass in raw-data mode).
  */
-typedef void (*fast_idct_fn)(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPTR coef,
-                             JSAMPARRAY out, JDIMENSION out_col);
 struct fast_idct_mirror {
     void (*start_pass)(j_decompress_ptr ci);
     fast_idct_fn inverse_DCT[MAX_COMPONENTS];
@@ -94,340 +76,46 @@ struct fast_idct_mirror {
 #define FAST_HOOK_OK 0 /* another libjpeg: its internals are not known here; decode in full */
 #endif
 
-/* Scale we ask libjpeg for: 1/4 makes its IDCT size 2 (4 or 8 for subsampled chroma, which it
- * scales up instead of upsampling), so every AC coefficient is still decoded and stored (at
- * size 1 it would drop them) while its own buffers hold 1/16 of the pixels. */
-#define FAST_SCALE_DENOM  4
-#define FAST_MAX_RAW_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
-
-/*
- * The 1-D islow butterfly on exact integers, without its final rounding shift: even part from
- * inputs 0, 2, 4, 6 and odd part from 1, 3, 5, 7 with the 13-bit constants of the LL&M
- * flowgraph (round(c * 8192) for c = 0.298631336, 0.390180644, 0.541196100, 0.765366865,
- * 0.899976223, 1.175875602, 1.501321110, 1.847759065, 1.961570560, 2.053119869, 2.562915447,
- * 3.072711026).
- */
-static void fast_butterfly(const int64_t in[8], int64_t out[8])
-{
-    int64_t e0, e1, e2, e3, t10, t11, t12, t13;
-    int64_t o0, o1, o2, o3, s1, s2, s3, s4, s5;
-
-    s1 = (in[2] + in[6]) * 4433;
-    e2 = s1 - in[6] * 15137;
-    e3 = s1 + in[2] * 6270;
-    e0 = (in[0] + in[4]) * (1 << FAST_CONST_BITS);
-    e1 = (in[0] - in[4]) * (1 << FAST_CONST_BITS);
-    t10 = e0 + e3;
-    t13 = e0 - e3;
-    t11 = e1 + e2;
-    t12 = e1 - e2;
-
-    o0 = in[7];
-    o1 = in[5];
-    o2 = in[3];
-    o3 = in[1];
-    s1 = o0 + o3;
-    s2 = o1 + o2;
-    s3 = o0 + o2;
-    s4 = o1 + o3;
-    s5 = (s3 + s4) * 9633;
-    o0 *= 2446;
-    o1 *= 16819;
-    o2 *= 25172;
-    o3 *= 12299;
-    s1 *= -7373;
-    s2 *= -20995;
-    s3 = s3 * -16069 + s5;
-    s4 = s4 * -3196 + s5;
-    o0 += s1 + s3;
-    o1 += s2 + s4;
-    o2 += s2 + s3;
-    o3 += s1 + s4;
-
-    out[0] = t10 + o3;
-    out[7] = t10 - o3;
-    out[1] = t11 + o2;
-    out[6] = t11 - o2;
-    out[2] = t12 + o1;
-    out[5] = t12 - o1;
-    out[3] = t13 + o0;
-    out[4] = t13 - o0;
-}
-
-static void fast_matrix(struct fast_ctx *f)
-{
-    for (int i = 0; i < DCTSIZE; i++) {
-        int64_t in[8] = {0}, out[8];
-
-        in[i] = 1;
-        fast_butterfly(in, out);
-        for (int o = 0; o < DCTSIZE; o++) {
-            f->m[o][i] = (int32_t)out[o]; /* all within +-16384 (13-bit constants) */
-        }
-    }
-#ifdef FAST_HAVE_SSE2
-    for (int p = 0; p < 4; p++) {
-        for (int k = 0; k < DCTSIZE; k++) {
-            f->m1[k][p] = _mm_set1_epi32((int32_t)(((uint32_t)(uint16_t)f->m[k][2 * p + 1] << 16) |
-                                                   (uint16_t)f->m[k][2 * p]));
-        }
-        for (int h = 0; h < 2; h++) {
-            int16_t v[8];
-
-            for (int o = 0; o < 4; o++) {
-                v[2 * o] = (int16_t)f->m[4 * h + o][2 * p];
-                v[2 * o + 1] = (int16_t)f->m[4 * h + o][2 * p + 1];
-            }
-            f->m2[p][h] = _mm_loadu_si128((const __m128i *)v);
-        }
-    }
-#endif
-}
-
-/*
- * Rows `mask` (bit k = row k) of one block's IDCT, the needed rows one after the other from out
- * (stride apart, in row order), scalar.
- * Returns nonzero when a value leaves the range where libjpeg's C and SIMD IDCTs agree.
- */
-static unsigned fast_block_scalar(const struct fast_ctx *f, const JCOEF *coef, const int32_t *q,
-                                  unsigned mask, uint8_t *out, size_t stride)
-{
-    int32_t deq[DCTSIZE2];
-    unsigned bad = 0;
-
-    for (int i = 0; i < DCTSIZE2; i++) {
-        deq[i] = (int32_t)coef[i] * q[i];
-        bad |= (uint32_t)(deq[i] + FAST_SAFE16) > 2u * FAST_SAFE16;
-    }
-    if (bad) {
-        return 1;
-    }
-    for (int k = 0; k < DCTSIZE; k++) {
-        int32_t ws[DCTSIZE], acc[DCTSIZE];
-
-        if (!(mask & (1u << k))) {
-            continue;
-        }
-        /* column pass for output row k only: ws[c] = sum_u m[k][u] * deq[u][c] */
-        for (int c = 0; c < DCTSIZE; c++) {
-            int32_t a = 1 << (FAST_PASS1_SHIFT - 1);
-
-            for (int u = 0; u < DCTSIZE; u++) {
-                a += f->m[k][u] * deq[u * DCTSIZE + c];
-            }
-            ws[c] = a >> FAST_PASS1_SHIFT;
-            bad |= (uint32_t)(ws[c] + FAST_SAFE16) > 2u * FAST_SAFE16;
-        }
-        if (bad) {
-            return 1;
-        }
-        /* row pass: out[o] = sum_c m[o][c] * ws[c] */
-        for (int o = 0; o < DCTSIZE; o++) {
-            acc[o] = 1 << (FAST_PASS2_SHIFT - 1);
-            for (int c = 0; c < DCTSIZE; c++) {
-                acc[o] += f->m[o][c] * ws[c];
-            }
-        }
-        for (int o = 0; o < DCTSIZE; o++) {
-            int32_t v = acc[o] >> FAST_PASS2_SHIFT;
-
-            /* C libjpeg wraps values beyond +-512 (RANGE_MASK), SIMD saturates: only inside
-             * [-512, 511] do both give clamp(v + 128, 0, 255). */
-            bad |= (uint32_t)(v + 512) > 1023u;
-            v += CENTERJSAMPLE;
-            out[o] = (uint8_t)(v < 0 ? 0 : v > MAXJSAMPLE ? MAXJSAMPLE : v);
-        }
-        out += stride;
-    }
-    return bad;
-}
-
-#ifdef FAST_HAVE_SSE2
-/*
- * The same with SSE2: 16-bit dequantisation (the range check guarantees no product or pair sum
- * overflows), pmaddwd for both passes (pairs of coefficients times pairs of matrix entries),
- * and the final clamp by saturating packs, which equals the C range limit inside [-512, 511].
- */
-static unsigned fast_block_sse2(const struct fast_ctx *f, const JCOEF *coef, const int16_t *q16,
-                                unsigned mask, uint8_t *out, size_t stride)
-{
-    __m128i c[DCTSIZE], d[DCTSIZE], il[4][2], bad = _mm_setzero_si128();
-    __m128i wmax = _mm_set1_epi16(-32768), wmin = _mm_set1_epi16(32767), omax = wmax, omin = wmin;
-    const __m128i lim16 = _mm_set1_epi16(FAST_SAFE16), nlim16 = _mm_set1_epi16(-FAST_SAFE16);
-    const __m128i zero = _mm_setzero_si128();
-    const __m128i r1 = _mm_set1_epi32(1 << (FAST_PASS1_SHIFT - 1));
-    const __m128i r2 = _mm_set1_epi32(1 << (FAST_PASS2_SHIFT - 1));
-    const __m128i center = _mm_set1_epi16(CENTERJSAMPLE);
-    __m128i rp[4], all, ac;
-    uint64_t lo64, hi64;
-    int npr, npc;
-
-    for (int u = 0; u < DCTSIZE; u++) {
-        c[u] = _mm_loadu_si128((const __m128i *)(coef + u * DCTSIZE));
-    }
-    /* Sparsity: pairs of coefficient rows (pass 1 terms) and of columns (pass 2 terms) that
-     * are all zero contribute exactly nothing, so they are left out. */
-    for (int p = 0; p < 4; p++) {
-        rp[p] = _mm_or_si128(c[2 * p], c[2 * p + 1]);
-    }
-    all = _mm_or_si128(_mm_or_si128(rp[0], rp[1]), _mm_or_si128(rp[2], rp[3]));
-    ac = _mm_or_si128(_mm_or_si128(_mm_srli_si128(c[0], 2), c[1]),
-                      _mm_or_si128(_mm_or_si128(rp[1], rp[2]), rp[3]));
-    npr = 1;
-    for (int p = 3; p > 0; p--) {
-        if (_mm_movemask_epi8(_mm_cmpeq_epi16(rp[p], zero)) != 0xffff) {
-            npr = p + 1;
-            break;
-        }
-    }
-    lo64 = (uint64_t)_mm_cvtsi128_si64(all);
-    hi64 = (uint64_t)_mm_cvtsi128_si64(_mm_srli_si128(all, 8));
-    npc = hi64 != 0 ? ((hi64 >> 32) != 0 ? 4 : 3) : ((lo64 >> 32) != 0 ? 2 : 1);
-
-    /* Dequantise the rows in use; the exact product fits 16 bits iff the high half is the sign
-     * of the low half, and then |product| <= FAST_SAFE16 keeps every 16-bit pair sum exact. */
-    for (int u = 0; u < 2 * npr; u++) {
-        __m128i qq = _mm_loadu_si128((const __m128i *)(q16 + u * DCTSIZE));
-        __m128i lo = _mm_mullo_epi16(c[u], qq), hi = _mm_mulhi_epi16(c[u], qq);
-
-        bad = _mm_or_si128(bad, _mm_xor_si128(hi, _mm_srai_epi16(lo, 15)));
-        bad = _mm_or_si128(bad, _mm_cmpgt_epi16(lo, lim16));
-        bad = _mm_or_si128(bad, _mm_cmplt_epi16(lo, nlim16));
-        d[u] = lo;
-    }
-    if (_mm_movemask_epi8(bad) != 0) {
-        return 1;
-    }
-    if (_mm_movemask_epi8(_mm_cmpeq_epi16(ac, zero)) == 0xffff) {
-        /* DC only: ws = 4 * dc everywhere in column 0 and zero elsewhere, so every pixel is
-         * (4 * dc * 8192 + 2^17) >> 18 after the row pass (the same rounding) */
-        int32_t dc = (int32_t)(int16_t)_mm_cvtsi128_si32(d[0]);
-        int32_t v =
-            (dc * 4 * (1 << FAST_CONST_BITS) + (1 << (FAST_PASS2_SHIFT - 1))) >> FAST_PASS2_SHIFT;
-        uint8_t px;
-
-        if (v < -512 || v > 511) {
-            return 1;
-        }
-        v += CENTERJSAMPLE;
-        px = (uint8_t)(v < 0 ? 0 : v > MAXJSAMPLE ? MAXJSAMPLE : v);
-        for (int k = 0; k < DCTSIZE; k++) {
-            if (mask & (1u << k)) {
-                memset(out, px, DCTSIZE);
-                out += stride;
-            }
-        }
-        return 0;
-    }
-    for (int p = 0; p < npr; p++) {
-        il[p][0] = _mm_unpacklo_epi16(d[2 * p], d[2 * p + 1]);
-        il[p][1] = _mm_unpackhi_epi16(d[2 * p], d[2 * p + 1]);
-    }
-    for (int k = 0; k < DCTSIZE; k++) {
-        __m128i a0 = r1, a1 = r1, ws, o0 = r2, o1 = r2, o16, px;
-
-        if (!(mask & (1u << k))) {
-            continue;
-        }
-        /* column pass for row k: columns 0-3 in a0, 4-7 in a1 (zero columns stay zero) */
-        for (int p = 0; p < npr; p++) {
-            a0 = _mm_add_epi32(a0, _mm_madd_epi16(il[p][0], f->m1[k][p]));
-        }
-        if (npc > 2) {
-            for (int p = 0; p < npr; p++) {
-                a1 = _mm_add_epi32(a1, _mm_madd_epi16(il[p][1], f->m1[k][p]));
-            }
-        }
-        /* saturating pack: any value beyond 16 bits shows up beyond FAST_SAFE16 below */
-        ws = _mm_packs_epi32(_mm_srai_epi32(a0, FAST_PASS1_SHIFT),
-                             _mm_srai_epi32(a1, FAST_PASS1_SHIFT));
-        wmax = _mm_max_epi16(wmax, ws);
-        wmin = _mm_min_epi16(wmin, ws);
-        o0 = _mm_add_epi32(o0, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0x00), f->m2[0][0]));
-        o1 = _mm_add_epi32(o1, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0x00), f->m2[0][1]));
-        if (npc > 1) {
-            o0 = _mm_add_epi32(o0, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0x55), f->m2[1][0]));
-            o1 = _mm_add_epi32(o1, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0x55), f->m2[1][1]));
-        }
-        if (npc > 2) {
-            o0 = _mm_add_epi32(o0, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0xaa), f->m2[2][0]));
-            o1 = _mm_add_epi32(o1, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0xaa), f->m2[2][1]));
-        }
-        if (npc > 3) {
-            o0 = _mm_add_epi32(o0, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0xff), f->m2[3][0]));
-            o1 = _mm_add_epi32(o1, _mm_madd_epi16(_mm_shuffle_epi32(ws, 0xff), f->m2[3][1]));
-        }
-        o16 = _mm_packs_epi32(_mm_srai_epi32(o0, FAST_PASS2_SHIFT),
-                              _mm_srai_epi32(o1, FAST_PASS2_SHIFT));
-        omax = _mm_max_epi16(omax, o16);
-        omin = _mm_min_epi16(omin, o16);
-        px = _mm_add_epi16(o16, center);
-        px = _mm_packus_epi16(px, px);
-        _mm_storel_epi64((__m128i *)out, px);
-        out += stride;
-    }
-    /* C libjpeg wraps results beyond +-512 (RANGE_MASK) where SIMD saturates; workspace values
-     * beyond FAST_SAFE16 could wrap in SIMD pair sums. Either way: not exact, decline. */
-    bad = _mm_or_si128(_mm_cmpgt_epi16(wmax, lim16), _mm_cmplt_epi16(wmin, nlim16));
-    bad = _mm_or_si128(bad, _mm_cmpgt_epi16(omax, _mm_set1_epi16(511)));
-    bad = _mm_or_si128(bad, _mm_cmplt_epi16(omin, _mm_set1_epi16(-512)));
-    return _mm_movemask_epi8(bad) != 0;
-}
-#endif
-
 /* libjpeg hands us each block it would inverse-transform. */
 static void fast_idct_hook(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPTR coef,
                            JSAMPARRAY out, JDIMENSION out_col)
 {
     struct fast_ctx *f = ci->client_data;
     struct fast_comp *fc;
-    uint32_t br, bc;
+    uint32_t br;
     ptrdiff_t row;
-    unsigned mask;
 
     if (cp->component_index < 0 || cp->component_index >= f->ncomp) {
         f->bad = 1;
         return;
     }
     fc = &f->comp[cp->component_index];
-    /* block row k of the iMCU row is written from our row pointer k * S, block column j from
-     * sample j * S, S = the component's scaled IDCT size */
+    /* block row k of the iMCU row is written from our row pointer 8k, block column j from
+     * sample 8j */
     row = out - fc->raw;
-    if (row < 0 || ((size_t)row & (size_t)(fc->scaled - 1)) != 0 ||
-        (out_col & (uint32_t)(fc->scaled - 1)) != 0) {
+    if (row < 0 || row >= FAST_MAX_RAW_ROWS || (row & (DCTSIZE - 1)) != 0 ||
+        (out_col & (DCTSIZE - 1)) != 0) {
         f->bad = 1;
         return;
     }
-    br = f->imcu * (uint32_t)cp->v_samp_factor + (uint32_t)((size_t)row >> fc->scaled_log2);
-    bc = out_col >> fc->scaled_log2;
-    if (br >= cp->height_in_blocks || bc >= cp->width_in_blocks) {
+    br = f->imcu * (uint32_t)cp->v_samp_factor + (uint32_t)row / DCTSIZE;
+    if (br >= cp->height_in_blocks || out_col / DCTSIZE >= cp->width_in_blocks) {
         f->bad = 1;
         return;
     }
-    mask = fc->mask[br];
-    if (mask == 0) {
-        return;
+    if (fc->mask[br] == 0) {
+        return; /* no sampled row reads this block row */
     }
-    {
-        /* the needed rows of this block row are stored consecutively, in row order */
-        uint32_t first = fc->slot[br * DCTSIZE + (uint32_t)__builtin_ctz(mask)];
-        uint8_t *dst = fc->rows + (size_t)first * fc->row_len + (size_t)bc * DCTSIZE;
-        unsigned bad;
+    if (fc->ptr_br != (long)br) {
+        for (uint32_t k = 0; k < DCTSIZE; k++) {
+            uint32_t r = br * DCTSIZE + k;
 
-        /* rows outside the mask are not written; pack needed rows: row k of the block goes
-         * to stored row slot[br*8+k], i.e. dst + (slot - first) * row_len */
-#ifdef FAST_HAVE_SSE2
-        if (!f->scalar) {
-            bad = fast_block_sse2(f, coef, fc->q16, mask, dst, fc->row_len);
-        } else
-#endif
-        {
-            bad = fast_block_scalar(f, coef, fc->q, mask, dst, fc->row_len);
+            fc->ptrs[k] = (fc->mask[br] >> k) & 1u ? fc->rows + (size_t)fc->slot[r] * fc->row_len
+                                                   : fc->scratch;
         }
-        if (bad) {
-            f->bad = 1;
-        }
+        fc->ptr_br = (long)br;
     }
+    fc->idct(ci, cp, coef, fc->ptrs, out_col);
 }
 
 /* Component sample row r, stored by the hook (every row the sampling reads was marked). */
@@ -645,7 +333,7 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
     memset(&f, 0, sizeof(f));
     f.ci = ci;
     f.ncomp = ci->num_components;
-    f.scalar = (flags & HW_JPEG_FAST_SCALAR) != 0;
+    (void)flags;
     if (!FAST_HOOK_OK || ci->data_precision != 8 || f.ncomp < 1 || f.ncomp > 4 ||
         out_w > HW_PDQ_SAMPLE_DIM || out_h > HW_PDQ_SAMPLE_DIM) {
         return HW_JPEG_FAST_DECLINED;
@@ -653,9 +341,8 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
     ch = ci->jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
     hw_sample_index(ci->image_width, out_w, d->idx);
     hw_sample_index(ci->image_height, out_h, d->idx + HW_PDQ_SAMPLE_DIM);
-    fast_matrix(&f);
 
-    /* Geometry and filters as the full decode sees them (unscaled), decided from the header. */
+    /* Geometry and filters as the full decode sees them, decided from the header. */
     for (int c = 0; c < f.ncomp; c++) {
         struct fast_comp *fc = &f.comp[c];
 
@@ -718,11 +405,11 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
             nrows[c] += (fc->mask[r / DCTSIZE] >> (r % DCTSIZE)) & 1u;
         }
     }
-    /* The stored rows and the output go in d->out: the rows first, the pixels after. */
+    /* d->out holds the output pixels, then each component's stored rows and scratch row. */
     stride = out_w * ch;
     need = stride * out_h;
     for (int c = 0; c < f.ncomp; c++) {
-        need += nrows[c] * f.comp[c].row_len;
+        need += (nrows[c] + 1) * f.comp[c].row_len;
     }
     rc = hw_buf_reserve(&d->out, &d->out_cap, need, d->lim.max_decoder_mem);
     if (rc != HW_OK) {
@@ -732,44 +419,29 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
     for (int c = 0; c < f.ncomp; c++) {
         f.comp[c].rows = d->out + off;
         off += nrows[c] * f.comp[c].row_len;
+        f.comp[c].scratch = d->out + off;
+        off += f.comp[c].row_len;
+        f.comp[c].ptr_br = -1;
     }
 
-    /* libjpeg: raw (downsampled, unconverted) output at 1/4 scale, our IDCT. */
+    /* libjpeg: raw (downsampled, unconverted) output at full scale, the default islow IDCT,
+     * which we then call only for the blocks that matter. */
     ci->raw_data_out = TRUE;
-    ci->scale_num = 1;
-    ci->scale_denom = FAST_SCALE_DENOM;
     ci->client_data = &f;
     jpeg_start_decompress(ci);
-    for (int c = 0; c < f.ncomp; c++) {
-        struct fast_comp *fc = &f.comp[c];
-        JSAMPLE *sink;
-        size_t sink_len;
-        JQUANT_TBL *qt = fc->cp->quant_table;
-
-        fc->scaled = fc->cp->DCT_scaled_size;
-        fc->scaled_log2 = fc->scaled == 2 ? 1 : fc->scaled == 4 ? 2 : 3;
-        if ((fc->scaled != 2 && fc->scaled != 4 && fc->scaled != 8) ||
-            fc->cp->component_index != c ||
-            fc->cp->v_samp_factor * fc->scaled > FAST_MAX_RAW_ROWS) {
-            return HW_JPEG_FAST_DECLINED;
-        }
-        sink_len =
-            ((size_t)fc->cp->width_in_blocks + (size_t)fc->cp->h_samp_factor) * (size_t)fc->scaled;
-        /* Latched by now (at each component's first scan). libjpeg keeps multipliers as 16-bit
-         * shorts; a component in no scan has no table and transforms with zero multipliers. */
-        for (int k = 0; k < DCTSIZE2; k++) {
-            fc->q16[k] = qt != NULL ? (int16_t)qt->quantval[k] : 0;
-            fc->q[k] = fc->q16[k];
-        }
-        /* libjpeg never writes through these (our IDCT replaces its own); one row each. */
-        sink = (JSAMPLE *)(*ci->mem->alloc_sarray)((j_common_ptr)ci, JPOOL_IMAGE,
-                                                   (JDIMENSION)sink_len, 1)[0];
-        for (int k = 0; k < FAST_MAX_RAW_ROWS; k++) {
-            fc->raw[k] = sink;
-        }
-    }
     idct = (struct fast_idct_mirror *)(void *)ci->idct;
     for (int c = 0; c < f.ncomp; c++) {
+        struct fast_comp *fc = &f.comp[c];
+
+        if (fc->cp->DCT_scaled_size != DCTSIZE || fc->cp->component_index != c ||
+            fc->cp->v_samp_factor * DCTSIZE > FAST_MAX_RAW_ROWS || idct->inverse_DCT[c] == NULL) {
+            return HW_JPEG_FAST_DECLINED;
+        }
+        /* libjpeg writes no sample through these (our method replaces its own); any row */
+        for (int k = 0; k < FAST_MAX_RAW_ROWS; k++) {
+            fc->raw[k] = fc->scratch;
+        }
+        fc->idct = idct->inverse_DCT[c];
         idct->inverse_DCT[c] = fast_idct_hook;
     }
     while (ci->output_scanline < ci->output_height) {

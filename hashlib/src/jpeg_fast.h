@@ -13,16 +13,13 @@
  * back to a full decode when the fast path declines (shows which path produced the pixels). */
 #define HW_JPEG_FAST_ONLY 0x100
 
-/* Internal flag for tests: run the portable kernel instead of the SSE2 one. */
-#define HW_JPEG_FAST_SCALAR 0x200
-
 /* Not an error: the fast path cannot reproduce libjpeg exactly here; decode in full instead. */
 #define HW_JPEG_FAST_DECLINED 1
 
 /**
- * Decode `ci` (header read, output colour space set, nothing started) by reading its DCT
- * coefficients and computing only the out_w x out_h nearest-neighbour samples, with the
- * integer arithmetic libjpeg-turbo's default decode uses, into d->out; fills *px.
+ * Decode `ci` (header read, output colour space and the default islow IDCT set, nothing
+ * started) computing only the out_w x out_h nearest-neighbour samples, exactly as
+ * libjpeg-turbo's full decode would produce them, into d->out; fills *px.
  *
  * libjpeg errors longjmp out through ci->err (the caller's setjmp in jpeg.c).
  * @return HW_OK, HW_JPEG_FAST_DECLINED (nothing written to *px; the caller must restart with a
