@@ -10,10 +10,10 @@ build_pkgs=(
 )
 # Tests: libcurl as the HTTP client of integration tests, clang + its runtime for libFuzzer
 # and the sanitizers, clang-format for the style check, Chromium + Node for the browser tests,
-# wrk for HTTP benchmarks.
+# Firefox ESR for the second browser of the page tests, wrk for HTTP benchmarks.
 test_pkgs=(
     libcurl4-openssl-dev clang libclang-rt-14-dev clang-format
-    chromium nodejs wrk curl ca-certificates jq
+    chromium firefox-esr nodejs wrk curl ca-certificates jq
 )
 
 pkgs=("${build_pkgs[@]}")
