@@ -350,6 +350,20 @@ static int lf_json_status(hw_listfmt_parser *p, struct lf_json *j, yajl_status s
     return lf_fail(p, HW_EFORMAT, "JSON syntax: %s", k > 0 ? clean : "error");
 }
 
+/* The byte guard tripped at a token over max_field_len: let yajl see the bytes before it
+ * first, so that the outcome does not depend on how the file was cut into feeds. */
+static int lf_json_too_long(hw_listfmt_parser *p, struct lf_json *j, const unsigned char *d,
+                            size_t n, const char *what)
+{
+    int rc = n > 0 ? lf_json_status(p, j, yajl_parse(j->h, d, n), d, n) : HW_OK;
+
+    if (rc != HW_OK) {
+        return rc;
+    }
+    p->rec_line = p->line;
+    return lf_fail(p, HW_ETOOBIG, "a JSON %s longer than %zu bytes", what, p->o.max_field_len);
+}
+
 static int lf_json_feed(hw_listfmt_parser *p, const unsigned char *d, size_t n)
 {
     struct lf_json *j = p->state;
@@ -382,8 +396,7 @@ static int lf_json_feed(hw_listfmt_parser *p, const unsigned char *d, size_t n)
                 continue;
             }
             if (++j->tok_len > p->o.max_field_len) {
-                return lf_fail(p, HW_ETOOBIG, "a JSON string longer than %zu bytes",
-                               p->o.max_field_len);
+                return lf_json_too_long(p, j, d + start, i - start, "string");
             }
         } else if (ch == '"') {
             j->in_string = 1;
@@ -391,8 +404,7 @@ static int lf_json_feed(hw_listfmt_parser *p, const unsigned char *d, size_t n)
         } else if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
                    (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '+' || ch == '.') {
             if (++j->tok_len > p->o.max_field_len) {
-                return lf_fail(p, HW_ETOOBIG, "a JSON token longer than %zu bytes",
-                               p->o.max_field_len);
+                return lf_json_too_long(p, j, d + start, i - start, "token");
             }
         } else {
             j->tok_len = 0;

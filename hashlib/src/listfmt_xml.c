@@ -268,6 +268,12 @@ static void lf_x_serror(void *ctx, xmlErrorPtr err)
     lf_fail(p, HW_EFORMAT, "XML: %s", k > 0 ? clean : "not well-formed");
 }
 
+/* libxml2 reports some errors (encoding, I/O) on its generic channel, which prints to stderr
+ * by default; the library never prints: they reach us through serror or the return code. */
+static void lf_x_silent(void *ctx, const char *msg, ...)
+{
+}
+
 static int lf_xml_chunk(hw_listfmt_parser *p, const char *d, size_t n, int terminate)
 {
     struct lf_xml *x = p->state;
@@ -358,12 +364,16 @@ int lf_xml_init(hw_listfmt_parser *p)
     sax.entityDecl = lf_x_entity_decl;
     sax.getEntity = lf_x_get_entity;
     sax.serror = lf_x_serror;
+    xmlSetGenericErrorFunc(NULL, lf_x_silent); /* per thread in libxml2 */
     x->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
     if (x->ctxt == NULL) {
         return HW_ENOMEM;
     }
     /* No network, no entity substitution (no XML_PARSE_NOENT), no DTD loading or default
-     * attributes, libxml2's own size limits kept (no XML_PARSE_HUGE). */
-    xmlCtxtUseOptions(x->ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+     * attributes, libxml2's own size limits kept (no XML_PARSE_HUGE). NCMEC serves UTF-8:
+     * the encoding declaration is ignored, so no iconv converter (UTF-7, EBCDIC...) ever
+     * sees the input. */
+    xmlCtxtUseOptions(x->ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                   XML_PARSE_IGNORE_ENC);
     return HW_OK;
 }

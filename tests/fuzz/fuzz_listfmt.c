@@ -1,4 +1,4 @@
-/* fuzz_listfmt.c: fuzz target for the hash-list parsers; the first byte picks format and mode. */
+/* fuzz_listfmt.c: fuzz target for the list parsers (first byte: format, mode, chunking). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fz {
     uint64_t n;
+    uint64_t sum; /* FNV-1a over every delivered record */
 };
+
+static void fz_mix(struct fz *f, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        f->sum = (f->sum ^ b[i]) * 0x100000001b3ULL;
+    }
+}
 
 static int fz_record(void *ctx, const struct hw_listfmt_record *r)
 {
@@ -28,6 +38,16 @@ static int fz_record(void *ctx, const struct hw_listfmt_record *r)
         abort();
     }
     f->n++;
+    fz_mix(f, &r->op, sizeof(r->op));
+    fz_mix(f, &r->entry.type, sizeof(r->entry.type));
+    fz_mix(f, r->entry.hash, sizeof(r->entry.hash));
+    fz_mix(f, r->entry.entry_id, strlen(r->entry.entry_id));
+    fz_mix(f, r->entry.member_id, strlen(r->entry.member_id));
+    fz_mix(f, r->entry.category, strlen(r->entry.category));
+    fz_mix(f, &r->entry.severity, sizeof(r->entry.severity));
+    fz_mix(f, &r->entry.created, sizeof(r->entry.created));
+    fz_mix(f, &r->record, sizeof(r->record));
+    fz_mix(f, &r->quality, sizeof(r->quality));
     return HW_OK;
 }
 
@@ -39,15 +59,55 @@ static int fz_issue(void *ctx, const struct hw_listfmt_issue *is)
     return HW_OK;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Parse data fed in chunks of `chunk` bytes; *f receives the records' digest. */
+static int fz_parse(uint8_t mode, const uint8_t *data, size_t size, size_t chunk, struct fz *f)
 {
     struct hw_listfmt_options o;
     hw_listfmt_parser *p = NULL;
-    struct fz f = {0};
+    char err[128];
+    size_t off = 0;
+    int rc = HW_OK;
+
+    memset(&o, 0, sizeof(o));
+    o.on_record = fz_record;
+    o.on_issue = fz_issue;
+    o.ctx = f;
+    o.skip_invalid = (mode & 8) != 0;
+    /* Small limits so that the fuzzer reaches them. */
+    o.max_field_len = 1024;
+    o.max_record_len = 4096;
+    o.max_depth = 16;
+    if (mode & 16) {
+        static const struct hw_listfmt_column cols[] = {{"md5", "h"}, {"category", "c"}};
+        o.columns = cols;
+        o.n_columns = 2;
+    }
+    f->n = 0;
+    f->sum = 0xcbf29ce484222325ULL;
+    err[0] = '\0';
+    rc = hw_listfmt_parser_new((enum hw_listfmt_format)(mode & 7), &o, &p, err, sizeof(err));
+    if (rc != HW_OK) {
+        return rc;
+    }
+    while (off < size && rc == HW_OK) {
+        size_t n = chunk < size - off ? chunk : size - off;
+        rc = hw_listfmt_feed(p, data + off, n, err, sizeof(err));
+        off += n;
+    }
+    if (rc == HW_OK) {
+        rc = hw_listfmt_finish(p, err, sizeof(err));
+    }
+    if (rc != HW_OK && err[0] == '\0') {
+        abort(); /* every failure carries a reason */
+    }
+    hw_listfmt_parser_free(p);
+    return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     char err[128];
     uint8_t mode;
-    size_t chunk, off = 0;
-    int rc = HW_OK;
 
     if (size < 1) {
         return 0;
@@ -70,37 +130,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(m);
         return 0;
     }
-    memset(&o, 0, sizeof(o));
-    o.on_record = fz_record;
-    o.on_issue = fz_issue;
-    o.ctx = &f;
-    o.skip_invalid = (mode & 8) != 0;
-    /* Small limits so that the fuzzer reaches them. */
-    o.max_field_len = 1024;
-    o.max_record_len = 4096;
-    o.max_depth = 16;
-    if (mode & 16) {
-        static const struct hw_listfmt_column cols[] = {{"md5", "h"}, {"category", "c"}};
-        o.columns = cols;
-        o.n_columns = 2;
+    {
+        /* The same bytes whole and in small chunks (1..7, from the mode byte) must give the
+         * same outcome: feeding is invisible. A successful parse gives the same records; a
+         * failed one the same code, except that libxml2's push parser may find an error at
+         * the end of the document (truncated) or earlier (malformed) depending on the cut. */
+        struct fz whole, split;
+        size_t chunk = (mode >> 5) == 0 ? 1 : (size_t)(mode >> 5);
+        int rc1 = fz_parse(mode, data, size, size, &whole);
+        int rc2 = fz_parse(mode, data, size, chunk, &split);
+        if ((rc1 == HW_OK) != (rc2 == HW_OK)) {
+            abort();
+        }
+        if (rc1 == HW_OK && (whole.n != split.n || whole.sum != split.sum)) {
+            abort();
+        }
+        if ((mode & 7) != HW_LISTFMT_NCMEC_XML &&
+            (rc1 != rc2 || whole.n != split.n || whole.sum != split.sum)) {
+            abort();
+        }
     }
-    if (hw_listfmt_parser_new((enum hw_listfmt_format)(mode & 7), &o, &p, err, sizeof(err)) !=
-        HW_OK) {
-        return 0;
-    }
-    /* Chunk sizes 1..8 or everything at once: records split across feeds. */
-    chunk = (mode >> 5) == 0 ? size : (size_t)(mode >> 5);
-    while (off < size && rc == HW_OK) {
-        size_t n = chunk < size - off ? chunk : size - off;
-        rc = hw_listfmt_feed(p, data + off, n, err, sizeof(err));
-        off += n;
-    }
-    if (rc == HW_OK) {
-        rc = hw_listfmt_finish(p, err, sizeof(err));
-    }
-    if (rc != HW_OK && err[0] == '\0') {
-        abort(); /* every failure carries a reason */
-    }
-    hw_listfmt_parser_free(p);
     return 0;
 }
