@@ -178,6 +178,8 @@ typedef struct hw_listfmt_parser hw_listfmt_parser;
  *
  * Ownership: free with hw_listfmt_parser_free().
  * Thread safety: a parser is used by one thread at a time; distinct parsers are independent.
+ * An ncmec-xml parser sets libxml2's (per-thread) generic error handler of the calling thread
+ * to a silent one, so that libxml2 never prints to stderr.
  */
 int hw_listfmt_parser_new(enum hw_listfmt_format fmt, const struct hw_listfmt_options *opts,
                           hw_listfmt_parser **out, char *errbuf, size_t errbuf_len);
