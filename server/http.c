@@ -382,7 +382,7 @@ static int srv_route(struct srv_req *r, const char *method, const char *url)
 
 static int body_append(struct srv_req *r, const char *data, size_t size)
 {
-    size_t max = r->srv->cfg.max_body;
+    size_t max = r->body_max;
 
     if (size > max - r->body_len) {
         return -1;
@@ -472,14 +472,21 @@ static int body_begin(struct srv_req *r)
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     enum srv_ep ep = r->route->ep;
 
+    /* JSON bodies hold hashes, not images: a much smaller ceiling than --max-body. */
+    r->body_max = r->srv->cfg.max_body;
+    if (ep == SRV_EP_LOOKUP || ep == SRV_EP_LIST_ADMIN) {
+        size_t json_max = 65536 + (size_t)r->srv->cfg.lookup_max * 512;
+        if (json_max < r->body_max) {
+            r->body_max = json_max;
+        }
+    }
     if (cl != NULL) {
         char *end = NULL;
         unsigned long long n;
         errno = 0;
         n = strtoull(cl, &end, 10);
-        if (errno == 0 && end != cl && n > r->srv->cfg.max_body) {
-            srv_req_error(r, 413, "too_large", "the body is larger than %zu bytes",
-                          r->srv->cfg.max_body);
+        if (errno == 0 && end != cl && n > r->body_max) {
+            srv_req_error(r, 413, "too_large", "the body is larger than %zu bytes", r->body_max);
             return -1;
         }
         /* Announced and within the limit: one allocation, no regrowth while receiving

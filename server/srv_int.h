@@ -70,6 +70,7 @@ struct srv_req {
     /* body */
     unsigned char *body;
     size_t body_len, body_cap;
+    size_t body_max; /* this request's ceiling (--max-body, less for JSON) */
     int multipart;
     const char *field; /* multipart field to keep ("image", "photo") */
     int field_seen;

@@ -738,6 +738,19 @@ static void test_lookup(void)
     r = post_json("/v1/lookup", k_analyst, "{\"md5\": [");
     CHECK(r.status == 400 && strcmp(jstr(r.json, "error"), "bad_json") == 0);
     resp_free(&r);
+    /* JSON bodies have their own, smaller ceiling (64 KiB + 512 bytes per allowed hash). */
+    {
+        size_t big_len = 200 * 1024;
+        char *big = malloc(big_len + 1);
+        memset(big, ' ', big_len);
+        memcpy(big, "{\"md5\":[]", 9);
+        big[big_len - 1] = '}';
+        big[big_len] = '\0';
+        r = post_json("/v1/lookup", k_analyst, big);
+        CHECK(r.status == 413);
+        resp_free(&r);
+        free(big);
+    }
     r = post_json("/v1/lookup", k_analyst, "{\"crc32\":[\"00\"]}");
     CHECK(r.status == 422);
     resp_free(&r);
