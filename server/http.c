@@ -740,8 +740,13 @@ static void srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start and stop ---- */
 
-/* libmicrohttpd's own messages go to the request log, one line each. */
-static void srv_mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages go to the request log, one line each. The format comes from
+ * libmicrohttpd (MHD_LogCallback), not from a client. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
+static void
+srv_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct srv *s = cls;
     char msg[512];
