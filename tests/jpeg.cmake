@@ -5,3 +5,5 @@ hw_add_test(NAME jpeg-fast-exact SOURCES jpeg/test_jpeg_fast.c jpeg/jpeg_gen.c L
 target_include_directories(jpeg-fast-exact PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
                            ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib)
 hw_add_test(NAME jpeg-hostile SOURCES jpeg/test_jpeg_hostile.c jpeg/jpeg_gen.c LABELS unit)
+target_include_directories(jpeg-hostile PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
+                           ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib)

@@ -22,6 +22,8 @@
  */
 #define HW_JPEG_MAX_WARNINGS 1000 /* ours; ImageMagick's jpeg:max-warnings is of that order */
 
+#define HW_JPEG_FAST_MIN_PIXELS 3000000u /* ours, from the bench: below, the full decode wins */
+
 /* Error manager: the only place a setjmp/longjmp crosses libjpeg. */
 struct jpeg_err {
     struct jpeg_error_mgr pub; /* must stay first: libjpeg hands us &pub */
@@ -327,7 +329,12 @@ static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
 
     hw_sample_dims(info->width, info->height, j->flags, &out_w, &out_h);
     sampled = out_w != info->width || out_h != info->height;
-    want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined;
+    /* The fast path saves libjpeg's IDCT of blocks no sampled row touches and the upsampling
+     * and colour conversion of every pixel, for a fixed cost of its own; measured here
+     * (hashwatch bench hash), it only pays from a few megapixels on. */
+    want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined &&
+                ((j->flags & HW_JPEG_FAST_ONLY) ||
+                 (uint64_t)info->width * info->height >= HW_JPEG_FAST_MIN_PIXELS);
     if (want_fast) {
         rc = hw_jpeg_fast_decode(d, ci, out_w, out_h, j->flags, j->px);
         if (rc == HW_OK) {

@@ -6,6 +6,7 @@
 #include "hashlib/hw_error.h"
 #include "hashlib/hw_image.h"
 #include "jpeg/jpeg_gen.h"
+#include "jpeg_fast.h"
 
 static int failures;
 
@@ -168,7 +169,8 @@ static void test_bomb(void)
     free(jpg);
 }
 
-/* Every cut of a baseline and a progressive JPEG (over 512, so both paths run) is truncated. */
+/* Every cut of a baseline and a progressive JPEG (over 512) is truncated, through the default
+ * path, the full decode and the fast path. */
 static void test_truncation(void)
 {
     hw_decoder *d = NULL;
@@ -187,8 +189,10 @@ static void test_truncation(void)
         CHECK(decode(d, jpg, len, 0, err, sizeof(err)) == HW_OK, "whole file: %s", err);
         /* every byte of the headers, then a spread of cuts through the entropy-coded data */
         for (size_t cut = 3; cut < len; cut += cut < 700 ? 1 : 1 + len / 300) {
-            for (unsigned fl = 0; fl < 2; fl++) {
-                int rc = decode(d, jpg, cut, fl ? HW_DECODE_FULL : 0, err, sizeof(err));
+            static const unsigned flags[3] = {0, HW_DECODE_FULL, HW_JPEG_FAST_ONLY};
+
+            for (unsigned fl = 0; fl < 3; fl++) {
+                int rc = decode(d, jpg, cut, flags[fl], err, sizeof(err));
 
                 if (rc != HW_ETRUNCATED && bad++ < 5) {
                     CHECK(0, "%s cut at %zu of %zu (flags %u): rc %d (%s)",
@@ -198,6 +202,8 @@ static void test_truncation(void)
         }
         /* the last two bytes are the EOI marker: without it the file still counts as cut */
         CHECK(decode(d, jpg, len - 2, 0, err, sizeof(err)) == HW_ETRUNCATED, "no EOI: %s", err);
+        CHECK(decode(d, jpg, len - 2, HW_JPEG_FAST_ONLY, err, sizeof(err)) == HW_ETRUNCATED,
+              "no EOI, fast path: %s", err);
         CHECK(bad == 0, "%d cuts not reported as truncated", bad);
         free(jpg);
     }
