@@ -851,8 +851,39 @@ static int apply_put(hw_batch *b, uint32_t off, int defer_byid, int *added)
     return mdb_put(b->txn, b->s->entries, &k, &v, 0);
 }
 
+/* Stable LSD radix sort by prefix (4 passes of 16 bits); equal prefixes keep arrival order. */
+static void pend_sort(struct pend *v, struct pend *tmp, size_t n)
+{
+    size_t *count = calloc((size_t)1 << 16, sizeof(*count));
+    struct pend *in = v, *out = tmp;
+
+    if (count == NULL) {
+        qsort(v, n, sizeof(*v), pend_cmp); /* same order, only slower */
+        return;
+    }
+    for (int shift = 0; shift < 64; shift += 16) {
+        size_t sum = 0;
+        memset(count, 0, ((size_t)1 << 16) * sizeof(*count));
+        for (size_t i = 0; i < n; i++) {
+            count[(in[i].prefix >> shift) & 0xffff]++;
+        }
+        for (size_t d = 0; d < ((size_t)1 << 16); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            out[count[(in[i].prefix >> shift) & 0xffff]++] = in[i];
+        }
+        in = out;
+        out = in == v ? tmp : v;
+    }
+    free(count); /* four passes: the result is back in v */
+}
+
 static int pend_flush(hw_batch *b)
 {
+    struct pend *tmp = NULL;
     uint8_t *added = NULL;
     uint32_t *by_seq = NULL;
     size_t n = b->n_pend_puts, i = 0;
@@ -870,7 +901,12 @@ static int pend_flush(hw_batch *b)
     for (size_t j = 0; j < n; j++) {
         by_seq[b->pend_puts[j].seq] = b->pend_puts[j].off;
     }
-    qsort(b->pend_puts, n, sizeof(*b->pend_puts), pend_cmp);
+    tmp = malloc(n * sizeof(*tmp));
+    if (tmp == NULL) {
+        rc = ENOMEM;
+        goto done;
+    }
+    pend_sort(b->pend_puts, tmp, n);
     while (i < n && rc == 0) {
         size_t j = i + 1;
         while (j < n && b->pend_puts[j].prefix == b->pend_puts[i].prefix) {
@@ -914,6 +950,7 @@ static int pend_flush(hw_batch *b)
 done:
     free(added);
     free(by_seq);
+    free(tmp);
     b->n_pend_puts = 0;
     b->arena_len = 0;
     if (rc != 0) {

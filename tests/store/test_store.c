@@ -184,6 +184,31 @@ static void test_batches(hw_store *s)
     CHECK(li.counts[HW_HASH_MD5] == 0 && li.counts[HW_HASH_SHA1] == 0);
     CHECK(li.counts[HW_HASH_PDQ] == 0 && li.counts[HW_HASH_SHA256] == 1);
 
+    /* The same key twice in one batch, with another id: applied in order, byid follows. */
+    {
+        struct hw_entry x = mk(HW_HASH_SHA1, 0x77, "first", "A");
+        struct hw_entry byid;
+        CHECK_OK(hw_batch_begin(s, "dups", 0, &b, NULL, 0));
+        CHECK_OK(hw_batch_put(b, &x));
+        snprintf(x.entry_id, sizeof(x.entry_id), "second");
+        CHECK_OK(hw_batch_put(b, &x));
+        CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+        CHECK(st.added == 1 && st.updated == 1);
+        CHECK(exact_count(s, &x, &m) == 1 && strcmp(m.entry.entry_id, "second") == 0);
+        memset(&byid, 0, sizeof(byid));
+        CHECK_OK(hw_batch_begin(s, "dups", 0, &b, NULL, 0));
+        snprintf(byid.entry_id, sizeof(byid.entry_id), "first");
+        CHECK_OK(hw_batch_delete(b, &byid));
+        CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+        CHECK(st.deleted == 0 && exact_count(s, &x, NULL) == 1);
+        CHECK_OK(hw_batch_begin(s, "dups", 0, &b, NULL, 0));
+        snprintf(byid.entry_id, sizeof(byid.entry_id), "second");
+        CHECK_OK(hw_batch_delete(b, &byid));
+        CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+        CHECK(st.deleted == 1 && exact_count(s, &x, NULL) == 0);
+        CHECK_OK(hw_store_list_remove(s, "dups", NULL, 0));
+    }
+
     /* Abort applies nothing. */
     CHECK_OK(hw_batch_begin(s, "ncmec", 0, &b, NULL, 0));
     CHECK_OK(hw_batch_put(b, &md5));
