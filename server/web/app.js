@@ -310,6 +310,9 @@
         case 404:
             return 'The service does not offer this function (it may be an older version)' + detail + '.';
         case 413:
+            if (doing === 'lookup') {
+                return 'Too many hashes at once for the service' + detail + '. Split them into smaller batches.';
+            }
             return 'Image too large: the file is bigger than the service accepts' + detail + '.';
         case 415:
         case 422:
@@ -423,7 +426,8 @@
         ev.preventDefault();
         const input = $('key');
         const errP = $('signin-error');
-        const key = input.value.trim();
+        /* Tolerate a pasted header value ("Bearer ...") or surrounding spaces. */
+        const key = input.value.trim().replace(/^Bearer\s+/i, '');
         errP.hidden = true;
         if (!key) {
             errP.textContent = 'Paste your analyst key first.';
@@ -910,6 +914,9 @@
         wrap.replaceChildren();
         if (matches.length) {
             wrap.append(matchesTable(matches, true));
+        }
+        if (data.matches_truncated) {
+            wrap.append(el('p', { class: 'muted', text: 'More entries matched than the service lists in one answer.' }));
         }
         const h = data.hashes || {};
         const dl = card.querySelector('.hashes');

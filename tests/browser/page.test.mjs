@@ -18,6 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = process.env.HW_BROWSER_ARTIFACTS || path.join(here, 'artifacts');
 const chromiumPath = process.env.HW_CHROMIUM || '/usr/bin/chromium';
 const MAX_BODY = 2 * 1024 * 1024;
+const LOOKUP_MAX = 50;
 
 /* ---- browser and service ---- */
 
@@ -28,8 +29,9 @@ const problems = []; /* CSP violations and page errors seen in any test */
 
 before(async () => {
     fs.mkdirSync(artifacts, { recursive: true });
-    /* A 2 MiB body limit, so that a 3.5 MB conformance photo is refused as too large. */
-    backend = await startBackend({ args: ['--max-body', String(MAX_BODY)] });
+    /* A 2 MiB body limit, so that a 3.5 MB conformance photo is refused as too large, and at
+     * most 50 hashes per look-up. */
+    backend = await startBackend({ args: ['--max-body', String(MAX_BODY), '--lookup-max', String(LOOKUP_MAX)] });
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hw-browser-'));
     context = await chromium.launchPersistentContext(userDataDir, {
         executablePath: chromiumPath,
@@ -130,7 +132,10 @@ test('a wrong key is refused in plain words and nothing is kept', async () => {
 });
 
 test('the key lives in sessionStorage only: not in cookies, localStorage or the URL', async () => {
-    const page = await signedInPage();
+    const page = await newPage();
+    /* Pasted as a header value with stray spaces: the key alone is kept. */
+    await signIn(page, '  Bearer ' + backend.key + ' ');
+    await page.waitForSelector('#view-check:not([hidden])');
     const stored = await page.evaluate(() => Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)));
     assert.deepEqual(stored, [backend.key]);
     assert.equal(await page.evaluate(() => localStorage.length), 0);
@@ -474,6 +479,18 @@ test('pasted hashes are typed and looked up', async () => {
     const verdicts = await page.locator('.lookup-item').evaluateAll((li) => li.map((x) =>
         x.querySelector('.lookup-type').textContent + '=' + x.dataset.verdict).sort());
     assert.deepEqual(verdicts, ['PDQ=match', 'PhotoDNA=no_match', 'SHA-256=no_match']);
+    await page.close();
+});
+
+test('too many hashes at once are refused in plain words', realOnly, async () => {
+    const page = await signedInPage();
+    await page.click('#tab-lookup');
+    const many = Array.from({ length: LOOKUP_MAX + 1 }, () => crypto.randomBytes(16).toString('hex'));
+    await page.fill('#hashes', many.join('\n'));
+    await page.click('#lookup-button');
+    const err = page.locator('#lookup-results .field-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /^Too many hashes at once for the service .*at most 50/);
     await page.close();
 });
 
