@@ -365,6 +365,86 @@ static void test_corrupt_data(hw_decoder *d)
     free(jpg);
 }
 
+/*
+ * Differential fuzzing, deterministic: random byte flips anywhere in small images over 512
+ * wide (headers, tables, entropy data) of several codings. Whatever libjpeg makes of the
+ * damage, the fast path must agree with the full decode: same pixels when that succeeds
+ * (or a decline, after which the default falls back), an error when it fails.
+ */
+static void test_mutations(hw_decoder *d)
+{
+    static const struct {
+        int mode, variant;
+        uint32_t w, h;
+    } bases[] = {{2, 0, 700, 40},  {2, 1, 640, 48},  {1, 2, 600, 33}, {9, 4, 520, 20},
+                 {13, 0, 530, 24}, {15, 3, 560, 30}, {7, 6, 600, 36}};
+    uint32_t s = 777;
+    int agree_ok = 0;
+
+    for (size_t bi = 0; bi < sizeof(bases) / sizeof(bases[0]); bi++) {
+        struct jgen g;
+        unsigned char *jpg, *bad;
+        size_t len;
+        const struct mode *m = &modes[bases[bi].mode];
+        const struct variant *v = &variants[bases[bi].variant];
+
+        memset(&g, 0, sizeof(g));
+        g.width = bases[bi].w;
+        g.height = bases[bi].h;
+        g.in_space = m->in;
+        g.jpeg_space = m->out;
+        memcpy(g.samp, m->samp, sizeof(g.samp));
+        g.quality = v->quality;
+        g.baseline_quant = v->baseline_quant;
+        g.progressive = v->progressive;
+        g.arith = v->arith;
+        g.restart_rows = v->restart_rows;
+        jpg = jgen_encode(&g, &len);
+        CHECK(jpg != NULL, "could not encode base %zu", bi);
+        if (jpg == NULL) {
+            continue;
+        }
+        bad = malloc(len);
+        for (int t = 0; t < 60; t++) {
+            char e1[256], e2[256], e3[256];
+            struct img full, only, def;
+
+            memcpy(bad, jpg, len);
+            for (int k = 0; k < 1 + t % 4; k++) {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                bad[2 + s % (len - 2)] ^= (unsigned char)(1u + (s >> 24) % 255u);
+            }
+            full = decode(d, bad, len, HW_DECODE_FULL, e1, sizeof(e1));
+            only = decode(d, bad, len, HW_JPEG_FAST_ONLY, e2, sizeof(e2));
+            def = decode(d, bad, len, 0, e3, sizeof(e3));
+            if (full.rc == HW_OK) {
+                CHECK(only.rc == HW_OK || only.rc == HW_EUNSUPPORTED,
+                      "%s mutation %d: full ok, fast rc %d (%s)", m->name, t, only.rc, e2);
+                if (only.rc == HW_OK) {
+                    agree_ok++;
+                    CHECK(img_diff(&only, &full) < 0, "%s mutation %d: pixels differ", m->name, t);
+                }
+                CHECK(def.rc == HW_OK && img_diff(&def, &full) < 0,
+                      "%s mutation %d: default differs from full", m->name, t);
+            } else {
+                CHECK(only.rc != HW_OK && def.rc != HW_OK,
+                      "%s mutation %d: full failed (%d: %s) but fast %d default %d", m->name, t,
+                      full.rc, e1, only.rc, def.rc);
+            }
+            free(full.px);
+            free(only.px);
+            free(def.px);
+        }
+        free(bad);
+        free(jpg);
+    }
+    /* most flips land in entropy-coded data, which libjpeg tolerates: many must decode */
+    CHECK(agree_ok > 50, "only %d mutated files decoded through both paths", agree_ok);
+    printf("mutations: %d decoded identically through both paths\n", agree_ok);
+}
+
 /* Every JPEG of the PDQ conformance set (incl. 12 MP camera photos, CMYK, progressive). */
 static void test_conformance_dir(hw_decoder *d, const char *dir)
 {
@@ -419,6 +499,7 @@ int main(void)
     test_unrefined_progressive(d);
     test_extreme_coefficients(d);
     test_corrupt_data(d);
+    test_mutations(d);
     test_conformance_dir(d, HW_TEST_DATA "/conformance/pdq/images");
     hw_decoder_free(d);
     printf("%d images compared (%d through the fast path, %d declined or not applicable), "
