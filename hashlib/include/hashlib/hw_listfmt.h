@@ -25,6 +25,27 @@ extern "C" {
  * and counted, never delivered.
  */
 
+/*
+ * What each format gives (entry_id / member_id / category / created; one record per hash):
+ *
+ *  ncmec-xml      <image>/<video> under <images>/<videos>: "<member id>-<id>" / member@id /
+ *                 <classification> / <timestamp>. Fingerprints md5 (video: video MD5), sha1,
+ *                 sha256, pdna, pdq; others (tmk-pdqf, netclean, videntifier: links) are
+ *                 counted as unsupported. <deletedImage>/<deletedVideo>: a DELETE by entry id.
+ *  vics-json      root "value" array of Media (#Media) or of Cases holding "Media" (#Cases):
+ *                 MediaID / - / Category / DateUpdated. MD5, SHA1, SHA256, PhotoDNA keys and
+ *                 AlternativeHashes[{HashName, HashValue}]. Flags and other keys are ignored.
+ *  stopncii-json  "hashRecords": - / - / "NCII" / lastModtimestamp; signalType ImagePDQ or
+ *                 VideoMD5 (others unsupported); hashStatus Withdrawn or Deleted: a DELETE by
+ *                 type + hash.
+ *  te-csv         header signal_type,signal_str,collab,category,tags: - / collab / category.
+ *  te-lines       "<signal_type> <hash>"; blank lines and '#' comments skipped.
+ *  pdq-csv        "hash,quality,filename" or hash=...,quality=...,filename=... (--details):
+ *                 filename / - / - ; quality delivered in the record.
+ *  csv            header-named columns (see hw_listfmt_options.columns); each non-empty
+ *                 hash cell of a row is a record.
+ */
+
 /** The file formats. Details and example records: shared/FORMATS.md. */
 enum hw_listfmt_format {
     HW_LISTFMT_UNKNOWN = 0,
