@@ -1,4 +1,7 @@
-# server.cmake: hashwatchd integration tests: the real server in-process on port 0, libcurl.
+# server.cmake: hashwatchd integration tests (the real server in-process on port 0, libcurl),
+# the audit log, the keys/audit commands, and the server's parsers under fuzzing.
+hw_add_test(NAME test_audit SOURCES server/test_audit.c LABELS unit)
+hw_add_test(NAME test_cli_keys SOURCES server/test_cli_keys.c LABELS integration)
 if(TARGET hwserver)
     pkg_check_modules(CURL IMPORTED_TARGET libcurl)
     if(CURL_FOUND)
@@ -7,9 +10,6 @@ if(TARGET hwserver)
     else()
         message(WARNING "libcurl not found (libcurl4-openssl-dev): server tests skipped")
     endif()
-    hw_add_test(NAME test_audit SOURCES server/test_audit.c LABELS unit)
-endif()
-if(TARGET hwserver)
     # The server's own parsers of untrusted text (hash strings, config files, audit logs).
     hw_add_fuzz(NAME srv_parse SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/server/fuzz_srv_parse.c
                 LIBS hwserver)
