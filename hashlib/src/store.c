@@ -1662,6 +1662,7 @@ static int select_lists(const hw_snapshot *snap, const struct hw_match_opts *opt
 
 struct hit {
     uint64_t hash[4];
+    MDB_val val; /* the stored entry, once checked (valid for the snapshot's lifetime) */
     uint32_t list_idx;
     uint16_t distance;
     uint8_t variant;
@@ -1845,24 +1846,17 @@ int hw_snapshot_match_pdq(hw_snapshot *snap, const struct hw_pdq *q,
             err = lmdb_err(rc, NULL, 0, "match");
             goto done;
         }
+        h.v[i].val = v;
         h.v[kept++] = h.v[i];
     }
     if (kept > 1) {
         qsort(h.v, kept, sizeof(*h.v), hit_cmp_result);
     }
     for (size_t i = 0; i < kept && i < cap; i++) {
-        uint8_t kb[KEY_MAX], hb[32];
-        MDB_val k = {37, kb}, v;
-        int rc;
+        uint8_t hb[32];
 
         hash_bytes(h.v[i].hash, hb);
-        entry_key(snap->lists[h.v[i].list_idx].id, HW_HASH_PDQ, hb, kb);
-        rc = mdb_get(snap->txn, snap->s->entries, &k, &v);
-        if (rc != 0) {
-            err = rc == MDB_NOTFOUND ? HW_EINTERNAL : lmdb_err(rc, NULL, 0, "match");
-            goto done;
-        }
-        err = fill_match(snap, h.v[i].list_idx, HW_HASH_PDQ, hb, &v, h.v[i].distance,
+        err = fill_match(snap, h.v[i].list_idx, HW_HASH_PDQ, hb, &h.v[i].val, h.v[i].distance,
                          h.v[i].variant, &out[i]);
         if (err != HW_OK) {
             goto done;
