@@ -7,6 +7,12 @@ if(TARGET hwserver)
     if(CURL_FOUND)
         hw_add_test(NAME test_server SOURCES server/test_server.c
                     LIBS hwserver PkgConfig::CURL LABELS integration TIMEOUT 600)
+        # GnuTLS (libmicrohttpd's TLS) makes a throwaway certificate for the HTTPS test.
+        pkg_check_modules(GNUTLS IMPORTED_TARGET gnutls)
+        if(GNUTLS_FOUND)
+            target_link_libraries(test_server PRIVATE PkgConfig::GNUTLS)
+            target_compile_definitions(test_server PRIVATE HW_TEST_TLS=1)
+        endif()
     else()
         message(WARNING "libcurl not found (libcurl4-openssl-dev): server tests skipped")
     endif()

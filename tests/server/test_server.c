@@ -25,6 +25,11 @@
 #include "hashlib/hw_store.h"
 #include "srv.h"
 
+#ifdef HW_TEST_TLS
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#endif
+
 static int failures;
 
 #define CHECK(c)                                                                                   \
@@ -1261,6 +1266,100 @@ static void test_audit(void)
     }
 }
 
+#ifdef HW_TEST_TLS
+static int write_pem(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(p, 1, n, f) == n;
+    if (f != NULL) {
+        fclose(f);
+    }
+    return ok ? 0 : -1;
+}
+
+/* A throwaway self-signed ECDSA certificate for localhost. */
+static int make_cert(const char *cert_path, const char *key_path)
+{
+    gnutls_x509_privkey_t key = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    unsigned char buf[8192];
+    size_t n;
+    int rc = -1;
+    time_t now = time(NULL);
+
+    if (gnutls_global_init() < 0 || gnutls_x509_privkey_init(&key) < 0 ||
+        gnutls_x509_crt_init(&crt) < 0) {
+        goto out;
+    }
+    if (gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                     GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+        gnutls_x509_crt_set_version(crt, 3) < 0 || gnutls_x509_crt_set_serial(crt, "\x01", 1) < 0 ||
+        gnutls_x509_crt_set_activation_time(crt, now - 60) < 0 ||
+        gnutls_x509_crt_set_expiration_time(crt, now + 3600) < 0 ||
+        gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, "localhost", 9) < 0 ||
+        gnutls_x509_crt_set_key(crt, key) < 0 ||
+        gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0) {
+        goto out;
+    }
+    n = sizeof(buf);
+    if (gnutls_x509_crt_export(crt, GNUTLS_X509_FMT_PEM, buf, &n) < 0 ||
+        write_pem(cert_path, buf, n) != 0) {
+        goto out;
+    }
+    n = sizeof(buf);
+    if (gnutls_x509_privkey_export(key, GNUTLS_X509_FMT_PEM, buf, &n) < 0 ||
+        write_pem(key_path, buf, n) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    gnutls_x509_crt_deinit(crt);
+    gnutls_x509_privkey_deinit(key);
+    gnutls_global_deinit();
+    return rc;
+}
+
+/* --tls-cert/--tls-key: HTTPS answers, plain HTTP does not. */
+static void test_tls(void)
+{
+    struct srv_config c;
+    struct srv *s;
+    unsigned saved = g_port;
+    char url[128];
+    CURL *h;
+    struct resp r;
+    CURLcode cc;
+
+    base_config(&c);
+    snprintf(c.tls_cert, sizeof(c.tls_cert), "%s/cert.pem", g_dir);
+    snprintf(c.tls_key, sizeof(c.tls_key), "%s/key.pem", g_dir);
+    if (make_cert(c.tls_cert, c.tls_key) != 0) {
+        CHECK(0);
+        return;
+    }
+    s = start(&c);
+    memset(&r, 0, sizeof(r));
+    h = curl_easy_init();
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u/healthz", g_port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* self-signed */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+    CHECK(cc == CURLE_OK && r.status == 200 && r.body != NULL && strstr(r.body, "ok") != NULL);
+    curl_easy_cleanup(h);
+    free(r.body);
+    r = get("/healthz", NULL); /* plain HTTP to the TLS port */
+    CHECK(r.status != 200);
+    resp_free(&r);
+    srv_stop(s, 5);
+    g_port = saved;
+}
+#endif
+
 static void test_config(void)
 {
     struct srv_config c;
@@ -1327,6 +1426,9 @@ int main(void)
     srv_stop(s, 10);
     RUN(test_queue_full);
     RUN(test_per_ip_limit);
+#ifdef HW_TEST_TLS
+    RUN(test_tls);
+#endif
     RUN(test_audit);
     RUN(test_config);
 
