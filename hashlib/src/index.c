@@ -187,6 +187,14 @@ static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *
     return v;
 }
 
+/*
+ * Slot table layout (format 2): 2^bits u32 bucket words, then an overflow array. A word is 0
+ * for an empty bucket, id + 1 for a bucket holding one hash (most of them, at about one hash
+ * per bucket: one cache miss instead of two), or SLOT_MULTI | p where ovf[p] is the count c
+ * and ovf[p + 1 .. p + c] the ids.
+ */
+#define SLOT_MULTI 0x80000000u
+
 /* One stable counting-sort pass of the `width`-bit digit at `shift` of each key. */
 static void radix_pass(const uint64_t *in, uint64_t *out, uint64_t n, int shift, int width)
 {
@@ -221,7 +229,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     char name[32];
     int rc;
 
-    if (n > UINT32_MAX - 1 || n > SIZE_MAX / 32) {
+    if (n >= SLOT_MULTI - 1 || n > SIZE_MAX / 32) {
         err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: %llu hashes is too many",
                         (unsigned long long)n);
         goto done;
@@ -264,41 +272,57 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         }
     }
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
-        size_t buckets = (size_t)1 << bits[s];
-        uint32_t *off, *ids;
-        uint64_t i = 0;
+        size_t buckets = (size_t)1 << bits[s], ovf_len = 0, o = 0;
+        uint32_t *dir, *ovf;
 
         snprintf(what, sizeof(what), "s%02d", s);
         if (s >= n_slots) {
             drop_key(txn, dbi, prefix, what);
             continue;
         }
-        err = reserve(txn, dbi, prefix, what, (buckets + 1 + (size_t)n) * 4, &dst, errbuf,
-                      errbuf_len);
-        if (err != HW_OK) {
-            goto done;
-        }
-        off = dst;
-        ids = off + buckets + 1;
         slot_tab_init(tab, pos[s], bits[s]);
         for (uint64_t j = 0; j < n; j++) {
             pairs[j] = (uint64_t)slot_tab_value(tab, hash + 4 * j) << 32 | j;
         }
         /*
          * Group ids by slot value with a two-pass LSD radix sort (12 bits per pass): both
-         * passes stream through memory, where counting straight into the 2^bits offsets
-         * table would take a cache miss per hash and slot.
+         * passes stream through memory, where counting straight into a 2^bits table would
+         * take a cache miss per hash and slot.
          */
         radix_pass(pairs, tmp, n, 32, 12);
         radix_pass(tmp, pairs, n, 44, 12);
-        for (size_t b = 0; b < buckets; b++) {
-            off[b] = (uint32_t)i;
-            while (i < n && (pairs[i] >> 32) == b) {
-                ids[i] = (uint32_t)pairs[i];
-                i++;
+        for (uint64_t i = 0, j; i < n; i = j) {
+            for (j = i + 1; j < n && (pairs[j] >> 32) == (pairs[i] >> 32); j++) {
+            }
+            if (j - i > 1) {
+                ovf_len += 1 + (size_t)(j - i);
             }
         }
-        off[buckets] = (uint32_t)i;
+        if (ovf_len > SLOT_MULTI - 1) {
+            err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: slot %d overflows", s);
+            goto done;
+        }
+        err = reserve(txn, dbi, prefix, what, (buckets + ovf_len) * 4, &dst, errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        dir = dst;
+        ovf = dir + buckets;
+        memset(dir, 0, buckets * 4);
+        for (uint64_t i = 0, j; i < n; i = j) {
+            uint32_t b = (uint32_t)(pairs[i] >> 32);
+            for (j = i + 1; j < n && (pairs[j] >> 32) == b; j++) {
+            }
+            if (j - i == 1) {
+                dir[b] = (uint32_t)pairs[i] + 1;
+                continue;
+            }
+            dir[b] = SLOT_MULTI | (uint32_t)o;
+            ovf[o++] = (uint32_t)(j - i);
+            for (uint64_t x = i; x < j; x++) {
+                ovf[o++] = (uint32_t)pairs[x];
+            }
+        }
     }
 
     put_u32(hdr, HW_IDX_MAGIC);
@@ -412,7 +436,7 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
     }
     seg->n = get_u64(h + 12);
     seg->n_slots = (int)get_u32(h + 20);
-    if (seg->n > UINT32_MAX - 1 || seg->n_slots < 0 || seg->n_slots > HW_IDX_SLOTS) {
+    if (seg->n >= SLOT_MULTI - 1 || seg->n_slots < 0 || seg->n_slots > HW_IDX_SLOTS) {
         err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
         goto done;
     }
@@ -442,21 +466,34 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
     }
     seg->list = p;
     for (int s = 0; s < seg->n_slots; s++) {
-        size_t buckets = (size_t)1 << seg->bits[s];
+        size_t buckets = (size_t)1 << seg->bits[s], len;
+        char name2[32];
+        MDB_val k2, v2;
 
         snprintf(what, sizeof(what), "s%02d", s);
-        err = fetch(txn, dbi, prefix, what, (buckets + 1 + (size_t)seg->n) * 4, &p,
-                    &seg->owned[2 + s], errbuf, errbuf_len);
-        if (err != HW_OK) {
+        key_name(name2, sizeof(name2), prefix, what);
+        k2.mv_data = name2;
+        k2.mv_size = strlen(name2);
+        rc = mdb_get(txn, dbi, &k2, &v2);
+        if (rc != 0) {
+            err = rc == MDB_NOTFOUND ? hw_seterr(HW_ECORRUPT, errbuf, errbuf_len,
+                                                 "index segment %s lacks %s", prefix, what)
+                                     : lmdb_err(rc, errbuf, errbuf_len, "index load");
             goto done;
         }
-        seg->off[s] = p;
-        seg->ids[s] = seg->off[s] + buckets + 1;
-        if (seg->off[s][buckets] != seg->n) {
+        len = v2.mv_size;
+        if (len < buckets * 4 || len % 4 != 0 || len / 4 - buckets >= SLOT_MULTI) {
             err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
                             prefix, s);
             goto done;
         }
+        err = fetch(txn, dbi, prefix, what, len, &p, &seg->owned[2 + s], errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        seg->dir[s] = p;
+        seg->ovf[s] = seg->dir[s] + buckets;
+        seg->ovf_len[s] = (uint32_t)(len / 4 - buckets);
     }
 done:
     if (err != HW_OK) {
@@ -567,40 +604,62 @@ static int flush_cands(struct search *st)
     return rc;
 }
 
-/* Stages 1-3 for the buffered probe keys: offsets, then ids, then (prefetched) hashes. */
+static int add_cand(struct search *st, uint32_t id, uint32_t tag)
+{
+    if (id >= st->seg->n) {
+        return HW_ECORRUPT;
+    }
+    __builtin_prefetch(st->seg->hash + 4 * (size_t)id);
+    st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
+    st->cands[st->n_cands++] = id;
+    return st->n_cands == CAND_CHUNK ? flush_cands(st) : 0;
+}
+
+/*
+ * Stages for the buffered probe keys: bucket words (single-hash buckets yield their candidate
+ * at once), then the overflow lists of the others, then the (prefetched) hashes.
+ */
 static int flush_keys(struct search *st)
 {
     const struct hw_idx_seg *seg = st->seg;
-    const uint32_t n = (uint32_t)seg->n;
+    size_t n_multi = 0;
     int rc;
 
     /* keys[k]: the variant in bits 28..30, the slot in 24..27, the bucket in 0..23 */
     for (size_t k = 0; k < st->n_keys; k++) {
-        __builtin_prefetch(seg->off[(st->keys[k] >> 24) & 15] + (st->keys[k] & 0xffffff));
+        __builtin_prefetch(seg->dir[(st->keys[k] >> 24) & 15] + (st->keys[k] & 0xffffff));
     }
     for (size_t k = 0; k < st->n_keys; k++) {
-        const uint32_t *off = seg->off[(st->keys[k] >> 24) & 15];
-        uint32_t key = st->keys[k] & 0xffffff, lo = off[key], hi = off[key + 1];
-        if (lo > hi || hi > n) {
+        int s = (st->keys[k] >> 24) & 15;
+        uint32_t w = seg->dir[s][st->keys[k] & 0xffffff];
+
+        if (w == 0) {
+            continue;
+        }
+        if (!(w & SLOT_MULTI)) {
+            if ((rc = add_cand(st, w - 1, st->keys[k])) != 0) {
+                return rc;
+            }
+            continue;
+        }
+        w &= ~SLOT_MULTI;
+        if (w >= seg->ovf_len[s]) {
             return HW_ECORRUPT;
         }
-        st->lo[k] = lo;
-        st->hi[k] = hi;
-        if (lo < hi) {
-            __builtin_prefetch(seg->ids[(st->keys[k] >> 24) & 15] + lo);
-        }
+        __builtin_prefetch(seg->ovf[s] + w);
+        st->lo[n_multi] = w;
+        st->hi[n_multi++] = st->keys[k];
     }
-    for (size_t k = 0; k < st->n_keys; k++) {
-        const uint32_t *ids = seg->ids[(st->keys[k] >> 24) & 15];
-        for (uint32_t i = st->lo[k]; i < st->hi[k]; i++) {
-            uint32_t id = ids[i];
-            if (id >= n) {
-                return HW_ECORRUPT;
-            }
-            __builtin_prefetch(seg->hash + 4 * (size_t)id);
-            st->cvars[st->n_cands] = (uint8_t)(st->keys[k] >> 28);
-            st->cands[st->n_cands++] = id;
-            if (st->n_cands == CAND_CHUNK && (rc = flush_cands(st)) != 0) {
+    for (size_t k = 0; k < n_multi; k++) {
+        int s = (st->hi[k] >> 24) & 15;
+        const uint32_t *o = seg->ovf[s] + st->lo[k];
+        uint32_t c = o[0];
+
+        if (c > seg->ovf_len[s] - st->lo[k] - 1) {
+            return HW_ECORRUPT;
+        }
+        for (uint32_t i = 1; i <= c; i++) {
+            if ((rc = add_cand(st, o[i], st->hi[k])) != 0) {
                 return rc;
             }
         }

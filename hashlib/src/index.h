@@ -18,7 +18,7 @@
  */
 #define HW_IDX_SLOTS    11
 #define HW_IDX_MAX_BITS 24
-#define HW_IDX_FORMAT   1
+#define HW_IDX_FORMAT   2
 
 struct hw_idx_seg {
     uint64_t n;
@@ -27,9 +27,10 @@ struct hw_idx_seg {
     int n_slots;          /* 0: no tables, always scanned */
     int bits[HW_IDX_SLOTS];
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS]; /* bit positions (k = 16 * row + col) */
-    const uint32_t *off[HW_IDX_SLOTS];          /* 2^bits + 1 bucket offsets */
-    const uint32_t *ids[HW_IDX_SLOTS];          /* n ids, grouped by bucket */
-    void *owned[2 + HW_IDX_SLOTS];              /* copies made when the map was misaligned */
+    const uint32_t *dir[HW_IDX_SLOTS];          /* 2^bits bucket words (index.c) */
+    const uint32_t *ovf[HW_IDX_SLOTS];          /* lists of multi-hash buckets */
+    uint32_t ovf_len[HW_IDX_SLOTS];
+    void *owned[2 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
 };
 
 /* Test hook: 0 = choose by cost (default), 1 = always use the tables, 2 = always scan. */
