@@ -23,12 +23,13 @@ static const char import_usage[] =
     "usage: hashwatch import [--store DIR] --list NAME [--format F] [--replace]\n"
     "         [--skip-invalid] [--source S] [--licence L] [--threshold N]\n"
     "         [--category-map FILE] [--delimiter C] [--column ROLE=NAME ...]\n"
-    "         [--hash-type T] [--only-member ID[,ID...]] [--quiet]\n"
+    "         [--hash-type T] [--only-member ID[,ID...]] [--check] [--quiet]\n"
     "         FILE... ('-' is standard input)\n"
     "formats: ncmec-xml vics-json stopncii-json te-csv te-lines pdq-csv csv\n"
     "         (detected from the first bytes when unambiguous)\n"
     "--column roles (csv): md5 sha1 sha256 pdq photodna video_md5 category id member\n"
     "         created quality; --hash-type: the type of bare hashes in te-lines\n"
+    "--check: read and validate the files only; the store is not opened\n"
     "--only-member: keep only records of these member/ESP ids (e.g. IWF's on NCMEC)\n"
     "--category-map: lines CATEGORY=SEVERITY (unknown low medium high critical ignore),\n"
     "         '*' for the rest\n";
@@ -38,7 +39,8 @@ struct import_ctx {
     const char *file;
     int store_err;
     char store_msg[256];
-    uint64_t applied;        /* records given to the store, all files */
+    uint64_t applied; /* records given to the store, all files */
+    uint64_t upserts, deletes;
     uint64_t low_quality;    /* PDQ records below the quality floor, skipped */
     const char *only_member; /* --only-member: comma-separated member ids to keep, or NULL */
     uint64_t other_member;   /* records of other members, skipped */
@@ -90,9 +92,11 @@ static int import_on_record(void *vctx, const struct hw_listfmt_record *rec)
             c->low_quality++;
             return HW_OK;
         }
-        rc = hw_batch_put(c->batch, &rec->entry);
+        rc = c->batch == NULL ? HW_OK : hw_batch_put(c->batch, &rec->entry);
+        c->upserts += rc == HW_OK;
     } else {
-        rc = hw_batch_delete(c->batch, &rec->entry);
+        rc = c->batch == NULL ? HW_OK : hw_batch_delete(c->batch, &rec->entry);
+        c->deletes += rc == HW_OK;
     }
     if (rc != HW_OK) {
         c->store_err = rc;
@@ -318,7 +322,8 @@ int cli_import(int argc, char **argv)
     struct hw_listfmt_column cols[IMPORT_MAX_COLUMNS];
     char colbuf[IMPORT_MAX_COLUMNS][256];
     enum hw_listfmt_format fmt = HW_LISTFMT_UNKNOWN;
-    int replace = 0, skip_invalid = 0, quiet = 0, threshold = -1, ret = CLI_EXIT_FAIL, rc;
+    int replace = 0, skip_invalid = 0, quiet = 0, check = 0, threshold = -1;
+    int ret = CLI_EXIT_FAIL, rc;
     char delim = 0, err[256];
     enum hw_hash_type bare_type = HW_HASH_NONE;
     struct hw_listfmt_catmap_entry *catmap = NULL;
@@ -439,6 +444,8 @@ int cli_import(int argc, char **argv)
             replace = 1;
         } else if (strcmp(name, "--skip-invalid") == 0 && eq == NULL) {
             skip_invalid = 1;
+        } else if (strcmp(name, "--check") == 0 && eq == NULL) {
+            check = 1;
         } else if (strcmp(name, "--quiet") == 0 && eq == NULL) {
             quiet = 1;
         } else {
@@ -480,15 +487,17 @@ int cli_import(int argc, char **argv)
             break;
         }
     }
-    rc = hw_store_open(cli_store_dir(store_dir), 0, &s, err, sizeof(err));
-    if (rc != HW_OK) {
-        cli_err("import: store %s: %s", cli_store_dir(store_dir), err);
-        goto done;
-    }
-    rc = hw_batch_begin(s, list, replace ? HW_BATCH_REPLACE : 0, &c.batch, err, sizeof(err));
-    if (rc != HW_OK) {
-        cli_err("import: %s", err);
-        goto done;
+    if (!check) {
+        rc = hw_store_open(cli_store_dir(store_dir), 0, &s, err, sizeof(err));
+        if (rc != HW_OK) {
+            cli_err("import: store %s: %s", cli_store_dir(store_dir), err);
+            goto done;
+        }
+        rc = hw_batch_begin(s, list, replace ? HW_BATCH_REPLACE : 0, &c.batch, err, sizeof(err));
+        if (rc != HW_OK) {
+            cli_err("import: %s", err);
+            goto done;
+        }
     }
     memset(&o, 0, sizeof(o));
     o.on_record = import_on_record;
@@ -505,13 +514,27 @@ int cli_import(int argc, char **argv)
     c.start = c.last_draw = import_now();
     for (size_t i = 0; i < n_files; i++) {
         if (import_file(&c, files[i], fmt, &o, buf, &sum) != 0) {
-            cli_err("import: nothing was applied to list '%s'", list);
+            if (check) {
+                cli_err("import: check failed");
+            } else {
+                cli_err("import: nothing was applied to list '%s'", list);
+            }
             goto done;
         }
     }
     import_progress(&c, 1);
     if (c.progress) {
         fputs("\r\033[K", stderr);
+    }
+    if (check) {
+        /* --check: the files were read and validated; the store was not opened. */
+        printf("check: %llu source records in %zu file%s: %llu upserts, %llu deletes, %llu "
+               "invalid; nothing was written\n",
+               (unsigned long long)sum.records, n_files, n_files == 1 ? "" : "s",
+               (unsigned long long)c.upserts, (unsigned long long)c.deletes,
+               (unsigned long long)sum.invalid);
+        ret = CLI_EXIT_OK;
+        goto done;
     }
     if (replace && c.applied == 0) {
         /* An empty or wholly unusable file would otherwise wipe the list. */

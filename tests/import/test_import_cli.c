@@ -312,6 +312,18 @@ static void test_stdin_and_options(void)
               1);
         CHECK(strstr(output, "4 records of other members skipped") != NULL);
     }
+    /* --check validates without writing: no list appears; a bad record still fails. */
+    {
+        char nc[512], bad[512];
+        struct hw_list_info li;
+        data(nc, sizeof(nc), "ncmec.xml");
+        data(bad, sizeof(bad), "te-bad.csv");
+        CHECK(run_import("--list checked --check %s", nc) == 0);
+        CHECK(strstr(output, "6 upserts, 2 deletes") != NULL);
+        CHECK(!list_info("checked", &li));
+        CHECK(run_import("--list checked --check %s", bad) == 1);
+        CHECK(strstr(output, "te-bad.csv:4:") != NULL);
+    }
     /* Usage errors. */
     CHECK(run_import("%s", pdq) == 2);
     CHECK(run_import("--list x --format nope %s", pdq) == 2);
