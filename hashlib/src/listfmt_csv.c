@@ -852,5 +852,12 @@ int lf_csv_init(hw_listfmt_parser *p)
     if (c->delim == '"' || c->delim == '\r' || (c->delim == '\n' && !c->whole_line)) {
         return lf_fail(p, HW_EINVAL, "invalid delimiter");
     }
+    for (size_t k = 0; p->fmt == HW_LISTFMT_CSV && k < p->o.n_columns; k++) {
+        enum lf_role r;
+        enum hw_hash_type t;
+        if (!lf_explicit_role(p->o.columns[k].role, &r, &t)) {
+            return lf_fail(p, HW_EINVAL, "unknown column role '%.32s'", p->o.columns[k].role);
+        }
+    }
     return HW_OK;
 }

@@ -563,6 +563,18 @@ static void test_csv(void)
               strcmp(c.r[0].entry.entry_id, "ref-1") == 0);
         CHECK(c.r[1].line == 4 && c.r[1].record == 2);
         CHECK(hash_is_hex(&c.r[1].entry, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"));
+        /* A role that does not exist is refused when the parser is made. */
+        {
+            struct hw_listfmt_column badcol[] = {{"colour", "Grade"}};
+            hw_listfmt_parser *p = NULL;
+            char err[128];
+            memset(&o, 0, sizeof(o));
+            o.on_record = on_record;
+            o.columns = badcol;
+            o.n_columns = 1;
+            CHECK(hw_listfmt_parser_new(HW_LISTFMT_CSV, &o, &p, err, sizeof(err)) == HW_EINVAL);
+            CHECK(p == NULL && strstr(err, "colour") != NULL);
+        }
         /* Without the mapping there is no hash column. */
         memset(&o, 0, sizeof(o));
         res = parse_file(HW_LISTFMT_CSV, &o, "custom.tsv", 0, &c);

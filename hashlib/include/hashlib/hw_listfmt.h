@@ -209,9 +209,11 @@ int hw_listfmt_parser_new(enum hw_listfmt_format fmt, const struct hw_listfmt_op
  * Feed the next `len` bytes of the file. Records complete in them are delivered before the
  * call returns; a partial record is kept (within the limits) for the next call.
  *
- * @return HW_OK; HW_EFORMAT (a malformed record or structure), HW_ETOOBIG (a limit),
- *         HW_EUNSUPPORTED (an XML DOCTYPE / entity declaration: refused, never expanded),
- *         HW_ENOMEM, or a callback's non-zero return. The errbuf message is the reason, never
+ * @return HW_OK; HW_EFORMAT (a malformed record or structure, or a csv header without a
+ *         hash column or without a mapped column), HW_ETOOBIG (a limit), HW_EUNSUPPORTED (an
+ *         XML DOCTYPE / entity declaration: refused, never expanded), HW_ENOMEM, HW_EINVAL
+ *         (data NULL with len > 0, or the parser has finished), or a callback's non-zero
+ *         return. The errbuf message is the reason, never
  *         a hash value; hw_listfmt_position() gives where. After an error the parser is
  *         failed: every later call returns the same code.
  */
