@@ -37,7 +37,8 @@ struct bh_cfg {
     size_t image_len;
     unsigned connections;
     double duration;
-    int known_pct; /* /m/lookup: share of queries that are a known hash */
+    int known_pct;     /* /m/lookup: share of queries that are a known hash */
+    const char *query; /* /v1/check: query string without '?', or "" */
     char known_hex[65];
 };
 
@@ -183,12 +184,12 @@ static void *bh_main(void *arg)
         return NULL;
     }
     if (c->mode == BH_CHECK) {
-        hlen =
-            (size_t)snprintf(req, 1024,
-                             "POST /v1/check HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                             "Content-Type: application/octet-stream\r\n"
-                             "Content-Length: %zu\r\n\r\n",
-                             c->host, c->key, c->image_len);
+        hlen = (size_t)snprintf(req, 1024,
+                                "POST /v1/check%s%s HTTP/1.1\r\nHost: %s\r\n"
+                                "Authorization: Bearer %s\r\n"
+                                "Content-Type: application/octet-stream\r\n"
+                                "Content-Length: %zu\r\n\r\n",
+                                c->query[0] ? "?" : "", c->query, c->host, c->key, c->image_len);
         memcpy(req + hlen, c->image, c->image_len);
         hlen += c->image_len;
     }
@@ -313,6 +314,7 @@ static void bh_usage(FILE *f)
                "                            [--endpoint check|mlookup|healthz] [--image FILE]\n"
                "                            [--connections N] [--duration S] [--hash-threads N]\n"
                "                            [--known PCT] [--known-pdq HEX] [--server-pid PID]\n"
+               "                            [--query 'variants=false']\n"
                "\n"
                "Loads a running hashwatchd over N keep-alive connections (one client thread\n"
                "each) for S seconds and prints requests/s with p50/p90/p99 latency.\n"
@@ -348,6 +350,7 @@ int cli_bench_http(int argc, char **argv)
     c.mode = BH_CHECK;
     c.connections = 16;
     c.duration = 10;
+    c.query = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -383,6 +386,8 @@ int cli_bench_http(int argc, char **argv)
             c.duration = atof(v);
         } else if (strcmp(a, "--hash-threads") == 0) {
             hash_threads = (unsigned)atoi(v);
+        } else if (strcmp(a, "--query") == 0) {
+            c.query = v;
         } else if (strcmp(a, "--server-pid") == 0) {
             server_pid = atol(v);
         } else if (strcmp(a, "--known") == 0) {

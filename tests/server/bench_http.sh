@@ -56,3 +56,8 @@ for img in bridge-mods/shrink-a-little.jpg reg-test-input/dih/bridge-1-original.
     "$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint check \
         --image "$IMGDIR/$img" --connections 8 --duration "$DUR" --server-pid "$PID"
 done
+# The same without the 8 rotation/mirror variants: what the index's variant search costs.
+echo "== POST /v1/check?variants=false, bridge-mods/shrink-a-little.jpg"
+"$BIN/hashwatch" bench http --url "$URL" --key "$KEY" --endpoint check --query variants=false \
+    --image "$IMGDIR/bridge-mods/shrink-a-little.jpg" --connections 8 --duration "$DUR" \
+    --server-pid "$PID"
