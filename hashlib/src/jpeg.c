@@ -22,11 +22,12 @@
  */
 #define HW_JPEG_MAX_WARNINGS 1000 /* ours; ImageMagick's jpeg:max-warnings is of that order */
 
-/* When the fast path pays, measured with hashwatch bench hash (thread CPU time, 4:2:0 q90):
- * 3 MP 1.07x the full decode, 4 MP 1.03x, 12 MP 0.88-0.99x, 48 MP 0.85x, 600x9000 0.69x. It
- * skips libjpeg's IDCT of block rows no sampled row reads, which needs a side of several
- * thousand pixels, and the per-pixel upsampling and colour conversion, which needs many pixels. */
-#define HW_JPEG_FAST_MIN_PIXELS 6000000u
+/* When the fast path pays, measured with hashwatch bench hash (thread CPU time, 4:2:0 q90, on a
+ * shared 2-core machine): 3-4 MP 1.03-1.13x the full decode, 12 MP 0.88-1.05x (no reliable
+ * gain), 48 MP 0.83x, 600x9000 0.74-0.80x. It skips libjpeg's IDCT of block rows no sampled row
+ * reads, which needs a side of several thousand pixels, and the per-pixel upsampling and colour
+ * conversion; libjpeg's entropy decoding alone is 0.63-0.72x of a full decode here. */
+#define HW_JPEG_FAST_MIN_PIXELS 16000000u
 #define HW_JPEG_FAST_MIN_SIDE   4096u
 
 /* Error manager: the only place a setjmp/longjmp crosses libjpeg. */
