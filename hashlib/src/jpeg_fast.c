@@ -1,4 +1,4 @@
-/* jpeg_fast.c: the sampled JPEG fast path: DCT coefficients -> only the pixels PDQ keeps. */
+/* jpeg_fast.c: the sampled JPEG fast path: libjpeg decodes, only the pixels PDQ keeps are made. */
 #include <string.h>
 
 #include "jpeg_fast.h"
