@@ -516,10 +516,7 @@ queries:
            (double)rss_kb / 1024, (double)hwm_kb / 1024, (double)sy.n * 32 / 1e6);
     hw_store_close(s);
     s = NULL;
-    if (mode == 2) {
-        status = CLI_EXIT_OK;
-        goto done;
-    }
+    /* (query mode too: the update list is removed again, the store ends as it was) */
     if (hw_store_open(dir, 0, &s, err, sizeof(err)) != HW_OK || update_visibility(s, &sy) != 0) {
         goto done;
     }
