@@ -49,15 +49,46 @@ static int demo_put(hw_batch *b, enum hw_hash_type t, const char *hex, const cha
     return hw_batch_put(b, &e);
 }
 
+/*
+ * A fresh analyst key named "demo", printed once by main.c. Keys are stored only as hashes, so
+ * a restart cannot show the old one again: earlier demo keys are revoked and a new one made.
+ */
+static int demo_new_key(hw_store *store, char *key_out, size_t key_out_len, char *errbuf,
+                        size_t errbuf_len)
+{
+    hw_keys *keys = NULL;
+    struct hw_key_info infos[64];
+    char key[HW_KEY_TEXT_MAX];
+    size_t n = 0;
+    int rc;
+
+    rc = hw_keys_open(store, &keys, errbuf, errbuf_len);
+    if (rc == HW_OK) {
+        rc = hw_keys_list(keys, infos, sizeof(infos) / sizeof(infos[0]), &n, errbuf, errbuf_len);
+    }
+    for (size_t i = 0; rc == HW_OK && i < n && i < sizeof(infos) / sizeof(infos[0]); i++) {
+        if (infos[i].revoked == 0 && strcmp(infos[i].name, "demo") == 0) {
+            rc = hw_keys_revoke(keys, infos[i].id, errbuf, errbuf_len);
+        }
+    }
+    if (rc == HW_OK) {
+        rc = hw_keys_create(keys, "demo", HW_ROLE_ANALYST, NULL, 0, key, NULL, errbuf, errbuf_len);
+    }
+    hw_keys_close(keys);
+    if (rc != HW_OK) {
+        return -1;
+    }
+    snprintf(key_out, key_out_len, "%s", key);
+    return 0;
+}
+
 int srv_demo_setup(hw_store *store, char *key_out, size_t key_out_len, char *errbuf,
                    size_t errbuf_len)
 {
     hw_snapshot *snap = NULL;
     hw_batch *b = NULL;
-    hw_keys *keys = NULL;
     struct hw_list_config cfg = {"ThreatExchange pdq/data conformance images (demo)",
                                  "BSD (Meta ThreatExchange repository)", -1};
-    char key[HW_KEY_TEXT_MAX];
     size_t n = 0;
     int rc;
 
@@ -69,10 +100,18 @@ int srv_demo_setup(hw_store *store, char *key_out, size_t key_out_len, char *err
         return -1;
     }
     hw_snapshot_lists(snap, NULL, 0, &n);
-    hw_snapshot_end(snap);
     if (n > 0) {
-        return 0;
+        /* A store with lists is only a demo store when it holds exactly the demo list. */
+        struct hw_list_info only;
+        size_t total = 0;
+        hw_snapshot_lists(snap, &only, 1, &total);
+        hw_snapshot_end(snap);
+        if (total != 1 || strcmp(only.name, "demo") != 0) {
+            return 0;
+        }
+        return demo_new_key(store, key_out, key_out_len, errbuf, errbuf_len);
     }
+    hw_snapshot_end(snap);
     rc = hw_store_list_set(store, "demo", &cfg, errbuf, errbuf_len);
     if (rc == HW_OK) {
         rc = hw_batch_begin(store, "demo", 0, &b, errbuf, errbuf_len);
@@ -102,14 +141,5 @@ int srv_demo_setup(hw_store *store, char *key_out, size_t key_out_len, char *err
     if (rc != HW_OK) {
         return -1;
     }
-    rc = hw_keys_open(store, &keys, errbuf, errbuf_len);
-    if (rc == HW_OK) {
-        rc = hw_keys_create(keys, "demo", HW_ROLE_ANALYST, NULL, 0, key, NULL, errbuf, errbuf_len);
-    }
-    hw_keys_close(keys);
-    if (rc != HW_OK) {
-        return -1;
-    }
-    snprintf(key_out, key_out_len, "%s", key);
-    return 0;
+    return demo_new_key(store, key_out, key_out_len, errbuf, errbuf_len);
 }

@@ -58,8 +58,8 @@ int main(int argc, char **argv)
                "http://127.0.0.1:%u/v1/check\n",
                demo_key, demo_key, srv_port(s));
     } else if (cfg.demo) {
-        printf("demo: the store already has lists; no demo key created (hashwatch keys create "
-               "makes one)\n");
+        printf("demo: the store holds lists other than 'demo'; no demo key created (hashwatch "
+               "keys create makes one)\n");
     }
     fflush(stdout);
     for (;;) {
