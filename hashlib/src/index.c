@@ -509,7 +509,10 @@ done:
  * are independent of each other: the search runs in stages over chunks of probes, prefetching
  * each stage's loads before using them, so that many misses are in flight at once.
  */
-#define KEY_CHUNK  512
+#ifndef HW_IDX_KEY_CHUNK
+#define HW_IDX_KEY_CHUNK 512
+#endif
+#define KEY_CHUNK  HW_IDX_KEY_CHUNK
 #define CAND_CHUNK 512
 
 #if defined(__GNUC__) && defined(__x86_64__)
