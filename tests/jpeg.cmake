@@ -7,3 +7,6 @@ target_include_directories(jpeg-fast-exact PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/s
 hw_add_test(NAME jpeg-hostile SOURCES jpeg/test_jpeg_hostile.c jpeg/jpeg_gen.c LABELS unit)
 target_include_directories(jpeg-hostile PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
                            ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib)
+hw_add_test(NAME jpeg-point-idct SOURCES jpeg/test_jpeg_idct.c jpeg/jpeg_gen.c LABELS unit)
+target_include_directories(jpeg-point-idct PRIVATE ${CMAKE_SOURCE_DIR}/hashlib/src
+                           ${CMAKE_SOURCE_DIR}/hashlib/include/hashlib)

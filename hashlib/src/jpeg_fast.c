@@ -1,4 +1,5 @@
 /* jpeg_fast.c: the sampled JPEG fast path: libjpeg decodes, only the pixels PDQ keeps are made. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "jpeg_fast.h"
@@ -20,6 +21,17 @@
  */
 
 #define FAST_MAX_RAW_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
+
+/* The point IDCT (hw_jpeg_point_idct): islow's arithmetic at chosen pixels of a block. */
+#define FAST_CONST_BITS  13    /* islow: 13 fraction bits in the butterfly constants */
+#define FAST_PASS1_SHIFT 11    /* CONST_BITS - PASS1_BITS (2) */
+#define FAST_PASS2_SHIFT 18    /* CONST_BITS + PASS1_BITS + 3 */
+#define FAST_SAFE16      16383 /* |x| bound under which 16-bit SIMD sums of two cannot wrap */
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define FAST_HAVE_SSE2 1
+#endif
 
 enum fast_mode {
     FAST_FULL = 0, /* component at full resolution on this axis */
@@ -74,6 +86,285 @@ struct fast_idct_mirror {
 #define FAST_HOOK_OK 1
 #else
 #define FAST_HOOK_OK 0 /* another libjpeg: its internals are not known here; decode in full */
+#endif
+
+/*
+ * The point IDCT. Each pass of libjpeg's islow IDCT is integer additions and multiplications by
+ * constants, i.e. an exact integer linear map, followed by ONE rounding shift per output (11
+ * bits after the column pass, 18 after the row pass) and, at the end, the range limit. So pass 1
+ * at row k is ws[k][v] = (sum_u A[k][u] * q[u][v] * coef[u][v] + 2^10) >> 11 with the 8x8
+ * integer matrix A of the butterfly (derived from it on unit inputs), and pass 2 at column c is
+ * (sum_v A[c][v] * ws[k][v] + 2^17) >> 18; the DC-only shortcuts of jidctint.c give the same
+ * values. libjpeg-turbo's SIMD islow (SSE2, AVX2) computes the same values with 16-bit
+ * dequantisation and workspace and a saturating final clamp; it can differ from this exact
+ * arithmetic only when a dequantised coefficient or a workspace value leaves 16 bits (or a sum
+ * of two of them does), or when an output leaves [-512, 511] (the C code wraps there, the SIMD
+ * code saturates): then the function refuses and the caller must use libjpeg's own method.
+ *
+ * Not used by the hook below yet: measured through hashwatch bench hash, 12 MP 4:2:0 photos
+ * spend most of the fast path in libjpeg's entropy decoding, and computing ~1.4 luma pixels per
+ * block this way (packed rows, per-block scatter) came out no faster than libjpeg's AVX2 IDCT
+ * of the whole block. tests/jpeg/test_jpeg_idct.c checks it against libjpeg.
+ */
+hw_jpeg_idct_fn hw_jpeg_idct_method(j_decompress_ptr ci, int c)
+{
+    if (!FAST_HOOK_OK || ci->idct == NULL || c < 0 || c >= MAX_COMPONENTS) {
+        return NULL;
+    }
+    return ((struct fast_idct_mirror *)(void *)ci->idct)->inverse_DCT[c];
+}
+
+/*
+ * jidctint.c's 1-D butterfly on exact integers, without its rounding shift: even part from
+ * inputs 0, 2, 4, 6 and odd part from 1, 3, 5, 7, with its constants round(c * 8192) for
+ * c = 0.298631336, 0.390180644, 0.541196100, 0.765366865, 0.899976223, 1.175875602,
+ * 1.501321110, 1.847759065, 1.961570560, 2.053119869, 2.562915447, 3.072711026.
+ */
+static void fast_butterfly(const int64_t in[DCTSIZE], int64_t out[DCTSIZE])
+{
+    int64_t e0, e1, e2, e3, t10, t11, t12, t13;
+    int64_t o0, o1, o2, o3, z1, z2, z3, z4, z5;
+
+    z1 = (in[2] + in[6]) * 4433;
+    e2 = z1 - in[6] * 15137;
+    e3 = z1 + in[2] * 6270;
+    e0 = (in[0] + in[4]) * (1 << FAST_CONST_BITS);
+    e1 = (in[0] - in[4]) * (1 << FAST_CONST_BITS);
+    t10 = e0 + e3;
+    t13 = e0 - e3;
+    t11 = e1 + e2;
+    t12 = e1 - e2;
+
+    o0 = in[7];
+    o1 = in[5];
+    o2 = in[3];
+    o3 = in[1];
+    z1 = o0 + o3;
+    z2 = o1 + o2;
+    z3 = o0 + o2;
+    z4 = o1 + o3;
+    z5 = (z3 + z4) * 9633;
+    o0 *= 2446;
+    o1 *= 16819;
+    o2 *= 25172;
+    o3 *= 12299;
+    z1 *= -7373;
+    z2 *= -20995;
+    z3 = z3 * -16069 + z5;
+    z4 = z4 * -3196 + z5;
+    o0 += z1 + z3;
+    o1 += z2 + z4;
+    o2 += z2 + z3;
+    o3 += z1 + z4;
+
+    out[0] = t10 + o3;
+    out[7] = t10 - o3;
+    out[1] = t11 + o2;
+    out[6] = t11 - o2;
+    out[2] = t12 + o1;
+    out[5] = t12 - o1;
+    out[3] = t13 + o0;
+    out[4] = t13 - o0;
+}
+
+void hw_jpeg_idct_matrix_init(struct hw_jpeg_idct_matrix *m)
+{
+    for (int i = 0; i < DCTSIZE; i++) {
+        int64_t in[DCTSIZE] = {0}, out[DCTSIZE];
+
+        in[i] = 1;
+        fast_butterfly(in, out);
+        for (int o = 0; o < DCTSIZE; o++) {
+            m->a[o][i] = (int32_t)out[o]; /* |entries| < 2^14 (13-bit constants) */
+            m->a16[o][i] = (int16_t)out[o];
+        }
+    }
+    for (int k = 0; k < DCTSIZE; k++) {
+        for (int p = 0; p < DCTSIZE / 2; p++) {
+            m->pair[k][p] = (int32_t)(((uint32_t)(uint16_t)m->a16[k][2 * p + 1] << 16) |
+                                      (uint16_t)m->a16[k][2 * p]);
+        }
+    }
+}
+
+void hw_jpeg_point_quant_init(struct hw_jpeg_point_quant *pq, const int16_t *q)
+{
+    for (int i = 0; i < DCTSIZE2; i++) {
+        int32_t aq = q[i] < 0 ? -(int32_t)q[i] : q[i];
+
+        pq->q[i] = q[i];
+        pq->lim[i] = (int16_t)(aq == 0 ? 32767 : FAST_SAFE16 / aq);
+    }
+}
+
+static inline int fast_out_of_16(int32_t v)
+{
+    return (uint32_t)(v + FAST_SAFE16) > 2u * FAST_SAFE16;
+}
+
+/*
+ * Bounds that keep the int32 sums below exact: |A| <= 2^14 per entry with at most 8 terms per
+ * sum, each term's other factor within +-FAST_SAFE16 (checked before it is used), so every sum
+ * stays within 8 * 2^14 * 2^14 + 2^17 < 2^31 (the unit test checks the row sums of |A|).
+ */
+int hw_jpeg_point_idct_portable(const struct hw_jpeg_idct_matrix *m, const JCOEF *coef,
+                                const struct hw_jpeg_point_quant *pq, unsigned rmask,
+                                unsigned cmask, uint8_t *tile)
+{
+    const int16_t *q = pq->q;
+    int32_t acc[DCTSIZE][DCTSIZE];
+    int rows[DCTSIZE], nr = 0;
+    unsigned colnz = 0;
+
+    for (unsigned r = rmask & 0xffu; r != 0; r &= r - 1) {
+        int k = __builtin_ctz(r);
+
+        rows[nr++] = k;
+        memset(acc[k], 0, sizeof(acc[k]));
+    }
+    /* pass 1 at the needed rows, from the nonzero coefficients only */
+    for (int w = 0; w < DCTSIZE2; w += 4) {
+        uint64_t word;
+
+        memcpy(&word, coef + w, sizeof(word));
+        if (word == 0) {
+            continue;
+        }
+        for (int i = w; i < w + 4; i++) {
+            int32_t d;
+            int u, v;
+
+            if (coef[i] == 0) {
+                continue;
+            }
+            d = (int32_t)coef[i] * q[i];
+            if (fast_out_of_16(d)) {
+                return 1;
+            }
+            u = i / DCTSIZE;
+            v = i % DCTSIZE;
+            colnz |= 1u << v;
+            for (int j = 0; j < nr; j++) {
+                acc[rows[j]][v] += m->a[rows[j]][u] * d;
+            }
+        }
+    }
+    for (int j = 0; j < nr; j++) {
+        const int32_t *ak = acc[rows[j]];
+        uint8_t *o = tile + rows[j] * DCTSIZE;
+        int32_t ws[DCTSIZE];
+
+        for (unsigned cv = colnz; cv != 0; cv &= cv - 1) {
+            int v = __builtin_ctz(cv);
+
+            ws[v] = (ak[v] + (1 << (FAST_PASS1_SHIFT - 1))) >> FAST_PASS1_SHIFT;
+            if (fast_out_of_16(ws[v])) {
+                return 1;
+            }
+        }
+        /* pass 2 at the needed columns; columns without coefficients have ws = 0 */
+        for (unsigned cc = cmask & 0xffu; cc != 0; cc &= cc - 1) {
+            int c = __builtin_ctz(cc);
+            int32_t sum = 1 << (FAST_PASS2_SHIFT - 1), px;
+
+            for (unsigned cv = colnz; cv != 0; cv &= cv - 1) {
+                int v = __builtin_ctz(cv);
+
+                sum += m->a[c][v] * ws[v];
+            }
+            px = sum >> FAST_PASS2_SHIFT;
+            /* C libjpeg wraps beyond [-512, 511] (RANGE_MASK), SIMD saturates */
+            if (px < -512 || px > 511) {
+                return 1;
+            }
+            px += CENTERJSAMPLE;
+            o[c] = (JSAMPLE)(px < 0 ? 0 : px > MAXJSAMPLE ? MAXJSAMPLE : px);
+        }
+    }
+    return 0;
+}
+
+#ifdef FAST_HAVE_SSE2
+/*
+ * SSE2: the dequantised coefficient rows interleaved in pairs, pass 1 of a needed row by
+ * pmaddwd with (a[k][2p], a[k][2p+1]), the workspace row packed to 16 bits, pass 2 of a needed
+ * column as one pmaddwd dot product. No data-dependent branches but the range checks: on
+ * entropy-decoded blocks sparsity tests cost more in mispredictions than they save.
+ */
+int hw_jpeg_point_idct(const struct hw_jpeg_idct_matrix *m, const JCOEF *coef,
+                       const struct hw_jpeg_point_quant *pq, unsigned rmask, unsigned cmask,
+                       uint8_t *tile)
+{
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i r1 = _mm_set1_epi32(1 << (FAST_PASS1_SHIFT - 1));
+    const __m128i safe = _mm_set1_epi16(FAST_SAFE16), nsafe = _mm_set1_epi16(-FAST_SAFE16);
+    __m128i il[DCTSIZE / 2][2], bad = zero;
+
+    /* dequantise (16-bit; the range check against lim makes the products exact) and
+     * interleave the coefficient rows in pairs; branch-free: zero rows add exactly nothing */
+    for (int p = 0; p < DCTSIZE / 2; p++) {
+        __m128i d[2];
+
+        for (int h = 0; h < 2; h++) {
+            int u = 2 * p + h;
+            __m128i cu = _mm_loadu_si128((const __m128i *)(const void *)(coef + u * DCTSIZE));
+            __m128i lim = _mm_loadu_si128((const __m128i *)(const void *)(pq->lim + u * DCTSIZE));
+            __m128i qq = _mm_loadu_si128((const __m128i *)(const void *)(pq->q + u * DCTSIZE));
+
+            bad = _mm_or_si128(bad, _mm_cmpgt_epi16(cu, lim));
+            bad = _mm_or_si128(bad, _mm_cmplt_epi16(cu, _mm_sub_epi16(zero, lim)));
+            d[h] = _mm_mullo_epi16(cu, qq);
+        }
+        il[p][0] = _mm_unpacklo_epi16(d[0], d[1]);
+        il[p][1] = _mm_unpackhi_epi16(d[0], d[1]);
+    }
+    if (_mm_movemask_epi8(bad) != 0) {
+        return 1;
+    }
+    for (unsigned rr = rmask & 0xffu; rr != 0; rr &= rr - 1) {
+        int k = __builtin_ctz(rr);
+        const int32_t *pk = m->pair[k];
+        __m128i a0 = r1, a1 = r1, ws, px16;
+        uint8_t *o = tile + k * DCTSIZE;
+
+        for (int p = 0; p < DCTSIZE / 2; p++) {
+            __m128i mp = _mm_set1_epi32(pk[p]);
+
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(il[p][0], mp));
+            a1 = _mm_add_epi32(a1, _mm_madd_epi16(il[p][1], mp));
+        }
+        /* saturating pack: a value beyond 16 bits fails the range check */
+        ws = _mm_packs_epi32(_mm_srai_epi32(a0, FAST_PASS1_SHIFT),
+                             _mm_srai_epi32(a1, FAST_PASS1_SHIFT));
+        bad = _mm_or_si128(_mm_cmpgt_epi16(ws, safe), _mm_cmplt_epi16(ws, nsafe));
+        if (_mm_movemask_epi8(bad) != 0) {
+            return 1;
+        }
+        for (unsigned cc = cmask & 0xffu; cc != 0; cc &= cc - 1) {
+            int c = __builtin_ctz(cc);
+            __m128i t =
+                _mm_madd_epi16(ws, _mm_loadu_si128((const __m128i *)(const void *)m->a16[c]));
+            int32_t px;
+
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+            px = (_mm_cvtsi128_si32(t) + (1 << (FAST_PASS2_SHIFT - 1))) >> FAST_PASS2_SHIFT;
+            if (px < -512 || px > 511) {
+                return 1;
+            }
+            px16 = _mm_cvtsi32_si128(px + CENTERJSAMPLE);
+            o[c] = (uint8_t)_mm_cvtsi128_si32(_mm_packus_epi16(px16, px16));
+        }
+    }
+    return 0;
+}
+#else
+int hw_jpeg_point_idct(const struct hw_jpeg_idct_matrix *m, const JCOEF *coef,
+                       const struct hw_jpeg_point_quant *pq, unsigned rmask, unsigned cmask,
+                       uint8_t *tile)
+{
+    return hw_jpeg_point_idct_portable(m, coef, pq, rmask, cmask, tile);
+}
 #endif
 
 /* libjpeg hands us each block it would inverse-transform. */
