@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "hashlib/hw_listfmt.h"
 #include "srv_int.h"
 
 #define API_MAX_MATCHES 64 /* matches per hash type per answer */
@@ -371,27 +372,7 @@ out:
 
 /* ---- POST /v1/lookup ---- */
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+' || c == '-') {
-        return 62;
-    }
-    if (c == '/' || c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Parse a hash's text: hex of the exact length, or (PhotoDNA) base64. */
+/* Parse a hash's text: hex of the exact length, or (PhotoDNA) any of its text forms. */
 int srv_parse_hash(enum hw_hash_type t, const char *s, uint8_t *out)
 {
     size_t need = hw_hash_type_len(t), len = strlen(s);
@@ -408,29 +389,8 @@ int srv_parse_hash(enum hw_hash_type t, const char *s, uint8_t *out)
         return hw_hex_decode(s, len, out, need) == HW_OK ? 0 : -1;
     }
     if (t == HW_HASH_PHOTODNA) {
-        size_t o = 0;
-        uint32_t acc = 0;
-        int bits = 0;
-        for (size_t i = 0; i < len; i++) {
-            int v;
-            if (s[i] == '=') {
-                break;
-            }
-            v = b64val((unsigned char)s[i]);
-            if (v < 0) {
-                return -1;
-            }
-            acc = (acc << 6) | (uint32_t)v;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                if (o >= need) {
-                    return -1;
-                }
-                out[o++] = (uint8_t)(acc >> bits);
-            }
-        }
-        return o == need ? 0 : -1;
+        /* Every text form lists use (base64, hex, decimal bytes), parsed by hashlib. */
+        return hw_listfmt_photodna_decode(s, len, out) == HW_OK ? 0 : -1;
     }
     return -1;
 }

@@ -4,6 +4,7 @@
 include(${CMAKE_SOURCE_DIR}/server/web/embed.cmake)
 # Built without hashlib (the table has no dependency), so it also runs while hashlib is broken.
 add_executable(web-assets browser/test_web_assets.c ${HW_WEB_ASSETS_SOURCE})
+target_include_directories(web-assets PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 set_target_properties(web-assets PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 add_test(NAME web-assets COMMAND web-assets ${CMAKE_SOURCE_DIR}/server/web)
 set_tests_properties(web-assets PROPERTIES LABELS unit TIMEOUT 60)

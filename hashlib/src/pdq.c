@@ -6,6 +6,7 @@
 
 #include "hw_error.h"
 #include "hw_limits.h"
+#include "hw_digest.h"
 #include "hw_pdq.h"
 
 /*
@@ -649,35 +650,17 @@ void hw_pdq_to_hex(const struct hw_pdq *h, char out[65])
     *o = '\0';
 }
 
-static int pdq_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int hw_pdq_from_hex(const char *s, size_t len, struct hw_pdq *out)
 {
+    uint8_t be[32];
     struct hw_pdq h = {{0, 0, 0, 0}};
 
-    if (s == NULL || out == NULL || len != 64) {
+    if (s == NULL || out == NULL || hw_hex_decode(s, len, be, sizeof(be)) != HW_OK) {
         return HW_EINVAL;
     }
-    for (size_t i = 0; i < 64; i++) {
-        const int v = pdq_hexval(s[i]);
-
-        if (v < 0) {
-            return HW_EINVAL;
-        }
-        /* Character 0 is the most significant nibble of q[3]. */
-        h.q[3 - i / 16] |= (uint64_t)v << (60 - 4 * (i % 16));
+    /* The hex text is the big-endian 256-bit number: byte 0 is the top byte of q[3]. */
+    for (size_t i = 0; i < 32; i++) {
+        h.q[3 - i / 8] |= (uint64_t)be[i] << (56 - 8 * (i % 8));
     }
     *out = h;
     return HW_OK;

@@ -6,17 +6,7 @@
 
 #include "../../server/web/web_assets.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 /* Reads a whole file; NULL on error. The caller frees. */
 static unsigned char *file_read(const char *path, size_t *len)

@@ -6,17 +6,7 @@
 #include "hashlib/hw_error.h"
 #include "hashlib/hw_image.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 static uint8_t *slurp(const char *rel, size_t *len)
 {

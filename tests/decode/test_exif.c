@@ -7,17 +7,7 @@
  * as hw_image_info.exif_orientation. Tested directly so malformed TIFF can be aimed precisely. */
 #include "decode_int.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 struct payload {
     uint8_t b[256];

@@ -7,15 +7,7 @@
 #include "hashlib/hw_error.h"
 #include "hashlib/hw_listfmt.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 #define MAXREC 64
 

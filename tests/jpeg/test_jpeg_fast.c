@@ -11,18 +11,9 @@
 #include "jpeg/jpeg_gen.h"
 #include "jpeg_fast.h"
 
-static int failures;
-static int n_compared, n_fast, n_declined;
+#include "hw_test.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+static int n_compared, n_fast, n_declined;
 
 /* Copy of a decode result (the decoder's buffers are reused by the next call). */
 struct img {

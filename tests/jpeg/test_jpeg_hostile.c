@@ -8,17 +8,7 @@
 #include "jpeg/jpeg_gen.h"
 #include "jpeg_fast.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 static int decode(hw_decoder *d, const void *data, size_t len, unsigned flags, char *err,
                   size_t errlen)

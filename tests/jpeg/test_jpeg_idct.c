@@ -10,19 +10,7 @@
 void jpeg_idct_islow(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPTR coef, JSAMPARRAY out,
                      JDIMENSION out_col);
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            if (failures < 20) {                                                                   \
-                fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                    \
-                fprintf(stderr, __VA_ARGS__);                                                      \
-                fprintf(stderr, "\n");                                                             \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 static uint32_t rng = 2463534242u;
 

@@ -11,17 +11,7 @@
 #include "hashlib/hw_digest.h"
 #include "hashlib/hw_error.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 static void check_hex(const uint8_t *bytes, size_t n, const char *want, const char *what)
 {

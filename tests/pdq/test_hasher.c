@@ -7,17 +7,7 @@
 #include "hashlib/hw_error.h"
 #include "hashlib/hw_hasher.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 #define IMG_DIR HW_TEST_DATA "/conformance/pdq/images/"
 

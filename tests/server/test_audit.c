@@ -7,15 +7,7 @@
 #include "hashlib/hw_audit.h"
 #include "hashlib/hw_error.h"
 
-static int failures;
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 static void rewrite_line(const char *path, int lineno, const char *from, const char *to)
 {

@@ -9,15 +9,7 @@
 #include "hashlib/hw_keys.h"
 #include "hashlib/hw_store.h"
 
-static int failures;
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 /* Run a shell command; its stdout goes into out (NUL-terminated). Returns the exit status. */
 static int run(const char *cmd, char *out, size_t cap)

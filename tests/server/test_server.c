@@ -30,15 +30,7 @@
 #include <gnutls/x509.h>
 #endif
 
-static int failures;
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "hw_test.h"
 
 #define IMG(p) HW_TEST_DATA "/conformance/pdq/images/" p
 
