@@ -7,6 +7,7 @@
 
 #include "hw_error.h"
 #include "index.h"
+#include "le_bytes.h"
 
 int hw_idx_mode = 0;
 
@@ -59,35 +60,6 @@ static int ceil_log2(uint64_t n)
         b++;
     }
     return b;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
 }
 
 static void key_name(char *out, size_t len, const char *prefix, const char *what)
