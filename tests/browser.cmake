@@ -13,6 +13,10 @@ find_program(HW_NODE node)
 find_program(HW_NPM npm)
 find_program(HW_CHROMIUM NAMES chromium chromium-browser)
 find_program(HW_FIREFOX NAMES firefox-esr firefox) # optional: its tests skip without it
+if(HW_REQUIRE_TEST_DEPS AND (NOT HW_NODE OR NOT HW_NPM OR NOT HW_CHROMIUM OR NOT HW_FIREFOX))
+    message(FATAL_ERROR "browser tests need node, npm, chromium and firefox-esr: "
+                        "deploy/setup.sh --test")
+endif()
 if(NOT TARGET hashwatchd)
     message(STATUS "browser tests: hashwatchd is not built here (no libmicrohttpd?); skipped")
 elseif(NOT HW_NODE OR NOT HW_NPM OR NOT HW_CHROMIUM)

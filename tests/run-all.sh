@@ -9,7 +9,7 @@ run_suite() {
     local dir=$1
     shift
     echo "=== configure + build: $dir ($*)"
-    cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHW_WERROR=ON "$@"
+    cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHW_WERROR=ON -DHW_REQUIRE_TEST_DEPS=ON "$@"
     cmake --build "$dir" -j"$jobs"
     echo "=== test: $dir"
     ctest --test-dir "$dir" --output-on-failure -j"$jobs" "${ctest_args[@]}"
