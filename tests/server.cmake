@@ -24,4 +24,8 @@ if(TARGET hwserver)
     # The server's own parsers of untrusted text (hash strings, config files, audit logs).
     hw_add_fuzz(NAME srv_parse SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/server/fuzz_srv_parse.c
                 LIBS hwserver)
+    # Request bodies (/v1/lookup JSON, /v1/check multipart) and raw requests, sent to a real
+    # in-process server.
+    hw_add_fuzz(NAME srv_http SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/server/fuzz_srv_http.c
+                LIBS hwserver)
 endif()

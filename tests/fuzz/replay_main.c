@@ -34,39 +34,31 @@ done:
     return rc;
 }
 
+/* Files are replayed in name order, so a failure reproduces the same way everywhere. */
 static int replay_dir(const char *dir, long *count)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
+    struct dirent **names = NULL;
     char path[4096];
     struct stat st;
+    int n = scandir(dir, &names, NULL, alphasort), rc = 0;
 
-    if (d == NULL) {
+    if (n < 0) {
         return 0; /* an absent folder is an empty corpus */
     }
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (stat(path, &st) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            if (replay_dir(path, count) != 0) {
-                closedir(d);
-                return -1;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && names[i]->d_name[0] != '.') {
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+            if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                rc = replay_dir(path, count);
+            } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                rc = replay_file(path);
+                (*count)++;
             }
-        } else if (S_ISREG(st.st_mode)) {
-            if (replay_file(path) != 0) {
-                closedir(d);
-                return -1;
-            }
-            (*count)++;
         }
+        free(names[i]);
     }
-    closedir(d);
-    return 0;
+    free(names);
+    return rc;
 }
 
 int main(int argc, char **argv)
