@@ -657,12 +657,16 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
             }
             if (r->pp != NULL) {
+                if (r->form_bad) {
+                    return MHD_YES; /* read and drop the rest, then answer 400 */
+                }
                 if (MHD_post_process(r->pp, upload_data, n) != MHD_YES) {
                     if (r->status == 413) {
                         return MHD_NO; /* chunked or lying body over the limit: cut off */
                     }
-                    r->status = 400;
-                    return MHD_NO;
+                    /* Returning MHD_NO here would close the connection without an answer
+                     * (found by fuzz_srv_http): remember it and answer when the body ends. */
+                    r->form_bad = 1;
                 }
                 return MHD_YES;
             }
@@ -679,6 +683,10 @@ static enum MHD_Result srv_access(void *cls, struct MHD_Connection *c, const cha
                 return srv_enqueue(r);
             }
             r->route->fn(r, NULL);
+            return srv_send(r);
+        }
+        if (r->form_bad) {
+            srv_req_error(r, 400, "bad_request", "the multipart/form-data body is malformed");
             return srv_send(r);
         }
         if (r->multipart && (!r->field_seen || r->field_dup)) {

@@ -75,6 +75,7 @@ struct srv_req {
     const char *field; /* multipart field to keep ("image", "photo") */
     int field_seen;
     int field_dup;
+    int form_bad; /* the multipart body did not parse: answer 400 once it has all arrived */
     struct MHD_PostProcessor *pp;
     /* query */
     int variants;
