@@ -188,7 +188,7 @@ static int api_begin(struct srv_req *r, hw_snapshot **snap)
 {
     char eb[256];
 
-    if (hw_snapshot_begin(r->srv->store, snap, eb, sizeof(eb)) != HW_OK) {
+    if (hw_snapshot_acquire(r->srv->store, snap, eb, sizeof(eb)) != HW_OK) {
         srv_req_error(r, 503, "unavailable", "the store is unavailable");
         r->retry_after = 1;
         return -1;
@@ -343,7 +343,7 @@ static void api_check(struct srv_req *r, hw_hasher *h)
     json_object_set_new(out, "hashes", hashes);
     json_object_set_new(out, "lists", api_lists_versions(snap, r));
     json_object_set_new(out, "request_id", json_string(r->rid));
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     snap = NULL;
     r->verdict = verdict;
     srv_metrics_verdict(r->srv->metrics, verdict);
@@ -366,7 +366,7 @@ out:
     json_decref(out);
     json_decref(matches);
     json_decref(audit_matches);
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     free(m);
 }
 
@@ -517,7 +517,7 @@ static void api_lookup(struct srv_req *r, hw_hasher *h)
     results = NULL;
     json_object_set_new(out, "lists", api_lists_versions(snap, r));
     json_object_set_new(out, "request_id", json_string(r->rid));
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     snap = NULL;
     r->verdict = n_match > 0 ? "match" : "no_match";
     {
@@ -534,7 +534,7 @@ out:
     json_decref(results);
     json_decref(audit_items);
     json_decref(out);
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     free(m);
 }
 
@@ -552,7 +552,7 @@ static void api_lists(struct srv_req *r, hw_hasher *h)
         return;
     }
     li = api_list_infos(snap, &n);
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     if (li == NULL) {
         srv_req_error(r, 503, "overloaded", "out of memory");
         return;
@@ -719,7 +719,7 @@ static void api_hma_lookup_get(struct srv_req *r, hw_hasher *h)
     } else {
         rc = hw_snapshot_match_exact(snap, t, hash, &opts, m, API_MAX_MATCHES, &nf);
     }
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     if (rc != HW_OK) {
         srv_req_error(r, 503, "unavailable", "store read failed");
         return;
@@ -778,11 +778,11 @@ static void api_hma_lookup_post(struct srv_req *r, hw_hasher *h)
     api_opts(&sc, &opts, -1, 0);
     if (res.quality >= HW_PDQ_QUALITY_MIN &&
         hw_snapshot_match_pdq(snap, res.pdq, &opts, m, API_MAX_MATCHES, &nf) != HW_OK) {
-        hw_snapshot_end(snap);
+        hw_snapshot_release(snap);
         srv_req_error(r, 503, "unavailable", "store read failed");
         return;
     }
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     if (nf > API_MAX_MATCHES) {
         nf = API_MAX_MATCHES;
     }
@@ -831,7 +831,7 @@ static void api_hma_status(struct srv_req *r, hw_hasher *h)
         return;
     }
     li = api_list_infos(snap, &n);
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     if (li == NULL) {
         srv_req_error(r, 503, "overloaded", "out of memory");
         return;
@@ -879,12 +879,12 @@ static void api_readyz(struct srv_req *r, hw_hasher *h)
         srv_req_error(r, 503, "shutting_down", "the server is shutting down");
         return;
     }
-    if (hw_snapshot_begin(r->srv->store, &snap, eb, sizeof(eb)) != HW_OK) {
+    if (hw_snapshot_acquire(r->srv->store, &snap, eb, sizeof(eb)) != HW_OK) {
         srv_req_error(r, 503, "not_ready", "store not readable: %s", eb);
         return;
     }
     hw_snapshot_lists(snap, NULL, 0, &n);
-    hw_snapshot_end(snap);
+    hw_snapshot_release(snap);
     api_reply(r, 200,
               json_pack("{s:s,s:I,s:i,s:I}", "status", "ready", "lists", (json_int_t)n, "workers",
                         (int)r->srv->workers, "queue_depth",

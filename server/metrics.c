@@ -296,7 +296,7 @@ char *srv_metrics_render(struct srv *s, size_t *len)
               "\n",
               srv_pool_depth(s->pool), srv_pool_busy(s->pool), s->workers,
               atomic_load(&s->in_flight), srv_watchdog_cuts(s->watchdog), s->started);
-    if (hw_snapshot_begin(s->store, &snap, NULL, 0) == HW_OK) {
+    if (hw_snapshot_acquire(s->store, &snap, NULL, 0) == HW_OK) {
         struct hw_list_info *li = malloc(MET_MAX_LISTS * sizeof(*li));
         size_t n = 0;
         if (li != NULL && hw_snapshot_lists(snap, li, MET_MAX_LISTS, &n) == HW_OK) {
@@ -316,7 +316,7 @@ char *srv_metrics_render(struct srv *s, size_t *len)
             }
         }
         free(li);
-        hw_snapshot_end(snap);
+        hw_snapshot_release(snap);
     }
     if (b.oom) {
         free(b.p);

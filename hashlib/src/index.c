@@ -160,11 +160,19 @@ static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *
 }
 
 /*
- * Slot table layout (format 2): 2^bits u32 bucket words, then an overflow array. A word is 0
- * for an empty bucket, id + 1 for a bucket holding one hash (most of them, at about one hash
- * per bucket: one cache miss instead of two), or SLOT_MULTI | p where ovf[p] is the count c
- * and ovf[p + 1 .. p + c] the ids.
+ * Slot table layout (format 3), one LMDB value per slot, native byte order:
+ *   u32 nnz (non-empty buckets), 44 bytes of 0 (LMDB puts a large value 16 bytes into a
+ *       page: the rank table and the bitmap then start on a cache line),
+ *   u32 rank[2^bits / 256]  non-empty buckets before each block of 256,
+ *   u64 bmp[2^bits / 64]    bit v set when bucket v is non-empty,
+ *   u32 word[nnz]           one word per non-empty bucket, in bucket order,
+ *   u32 ovf[]               lists of the buckets holding several hashes.
+ * With 2^bits about 16 times the number of hashes, most probes end at one bit of a bitmap
+ * small enough to stay in cache, and the probes of one query touch few lines of it (a line
+ * holds 512 neighbouring buckets). A word is id + 1 for a bucket holding one hash, or
+ * SLOT_MULTI | p where ovf[p] is the count c and ovf[p + 1 .. p + c] the ids.
  */
+#define SLOT_HDR   48
 #define SLOT_MULTI 0x80000000u
 
 /* One stable counting-sort pass of the `width`-bit digit at `shift` of each key. */
@@ -195,7 +203,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     int bits[HW_IDX_SLOTS], target, n_slots, start = 0, err = HW_OK;
     uint64_t *pairs = NULL, *tmp = NULL;
     struct slot_tab *tab = NULL;
-    void *dst;
+    uint8_t *slot = NULL;
+    void *dst = NULL;
     char what[16];
     MDB_val k, v;
     char name[32];
@@ -206,9 +215,9 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
                         (unsigned long long)n);
         goto done;
     }
-    /* About one hash per bucket: 2^bits ~ 2n, within [8, 24] bits; n < 64 is just scanned. */
-    target = ceil_log2(n) + 1;
-    target = target < 8 ? 8 : target > HW_IDX_MAX_BITS ? HW_IDX_MAX_BITS : target;
+    /* 2^bits ~ 16n, within [10, 24] bits (a rank block is 256 buckets); n < 64 is scanned. */
+    target = ceil_log2(n) + 4;
+    target = target < 10 ? 10 : target > HW_IDX_MAX_BITS ? HW_IDX_MAX_BITS : target;
     n_slots = n < 64 ? 0 : HW_IDX_SLOTS;
     bit_permutation(perm);
     memset(pos, 0, sizeof(pos));
@@ -244,8 +253,10 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         }
     }
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
-        size_t buckets = (size_t)1 << bits[s], ovf_len = 0, o = 0;
-        uint32_t *dir, *ovf;
+        size_t buckets = (size_t)1 << bits[s], blocks = buckets / 256, words = buckets / 64;
+        size_t nnz = 0, ovf_len = 0, o = 0, r = 0, len;
+        uint32_t *rank, *word, *ovf, acc = 0;
+        uint64_t *bmp;
 
         snprintf(what, sizeof(what), "s%02d", s);
         if (s >= n_slots) {
@@ -266,6 +277,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         for (uint64_t i = 0, j; i < n; i = j) {
             for (j = i + 1; j < n && (pairs[j] >> 32) == (pairs[i] >> 32); j++) {
             }
+            nnz++;
             if (j - i > 1) {
                 ovf_len += 1 + (size_t)(j - i);
             }
@@ -274,27 +286,47 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
             err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: slot %d overflows", s);
             goto done;
         }
-        err = reserve(txn, dbi, prefix, what, (buckets + ovf_len) * 4, &dst, errbuf, errbuf_len);
-        if (err != HW_OK) {
+        /* Built in the heap: a small value may sit unaligned inside an LMDB page. */
+        len = SLOT_HDR + blocks * 4 + words * 8 + (nnz + ovf_len) * 4;
+        free(slot);
+        slot = malloc(len);
+        if (slot == NULL) {
+            err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
             goto done;
         }
-        dir = dst;
-        ovf = dir + buckets;
-        memset(dir, 0, buckets * 4);
+        rank = (uint32_t *)(void *)(slot + SLOT_HDR);
+        bmp = (uint64_t *)(void *)(rank + blocks);
+        word = (uint32_t *)(void *)(bmp + words);
+        ovf = word + nnz;
+        memcpy(slot, &(uint32_t){(uint32_t)nnz}, 4);
+        memset(slot + 4, 0, SLOT_HDR - 4);
+        memset(bmp, 0, words * 8);
         for (uint64_t i = 0, j; i < n; i = j) {
             uint32_t b = (uint32_t)(pairs[i] >> 32);
             for (j = i + 1; j < n && (pairs[j] >> 32) == b; j++) {
             }
+            bmp[b >> 6] |= 1ull << (b & 63);
             if (j - i == 1) {
-                dir[b] = (uint32_t)pairs[i] + 1;
+                word[r++] = (uint32_t)pairs[i] + 1;
                 continue;
             }
-            dir[b] = SLOT_MULTI | (uint32_t)o;
+            word[r++] = SLOT_MULTI | (uint32_t)o;
             ovf[o++] = (uint32_t)(j - i);
             for (uint64_t x = i; x < j; x++) {
                 ovf[o++] = (uint32_t)pairs[x];
             }
         }
+        for (size_t b = 0; b < blocks; b++) {
+            rank[b] = acc;
+            for (size_t x = 4 * b; x < 4 * b + 4; x++) {
+                acc += (uint32_t)__builtin_popcountll(bmp[x]);
+            }
+        }
+        err = reserve(txn, dbi, prefix, what, len, &dst, errbuf, errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        memcpy(dst, slot, len);
     }
 
     put_u32(hdr, HW_IDX_MAGIC);
@@ -320,6 +352,7 @@ done:
     free(pairs);
     free(tmp);
     free(tab);
+    free(slot);
     return err;
 }
 
@@ -415,7 +448,7 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
         seg->bits[s] = (int)get_u32(h + 24 + 4 * s);
         memcpy(seg->pos[s], h + 24 + 4 * HW_IDX_SLOTS + s * HW_IDX_MAX_BITS, HW_IDX_MAX_BITS);
-        if (seg->bits[s] < 0 || seg->bits[s] > HW_IDX_MAX_BITS) {
+        if (seg->bits[s] < (s < seg->n_slots ? 10 : 0) || seg->bits[s] > HW_IDX_MAX_BITS) {
             err =
                 hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
             goto done;
@@ -438,7 +471,8 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
     }
     seg->list = p;
     for (int s = 0; s < seg->n_slots; s++) {
-        size_t buckets = (size_t)1 << seg->bits[s], len;
+        size_t buckets = (size_t)1 << seg->bits[s], len, fixed;
+        uint32_t nnz;
         char name2[32];
         MDB_val k2, v2;
 
@@ -454,7 +488,14 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
             goto done;
         }
         len = v2.mv_size;
-        if (len < buckets * 4 || len % 4 != 0 || len / 4 - buckets >= SLOT_MULTI) {
+        fixed = SLOT_HDR + buckets / 256 * 4 + buckets / 64 * 8;
+        if (len < fixed || len % 4 != 0) {
+            err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
+                            prefix, s);
+            goto done;
+        }
+        memcpy(&nnz, v2.mv_data, 4);
+        if ((len - fixed) / 4 < nnz || (len - fixed) / 4 - nnz >= SLOT_MULTI) {
             err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
                             prefix, s);
             goto done;
@@ -463,9 +504,12 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
         if (err != HW_OK) {
             goto done;
         }
-        seg->dir[s] = p;
-        seg->ovf[s] = seg->dir[s] + buckets;
-        seg->ovf_len[s] = (uint32_t)(len / 4 - buckets);
+        seg->rank[s] = (const uint32_t *)(const void *)((const uint8_t *)p + SLOT_HDR);
+        seg->bmp[s] = (const uint64_t *)(const void *)(seg->rank[s] + buckets / 256);
+        seg->word[s] = (const uint32_t *)(const void *)(seg->bmp[s] + buckets / 64);
+        seg->nnz[s] = nnz;
+        seg->ovf[s] = seg->word[s] + nnz;
+        seg->ovf_len[s] = (uint32_t)((len - fixed) / 4 - nnz);
     }
 done:
     if (err != HW_OK) {
@@ -477,29 +521,35 @@ done:
 /* ---- search ---- */
 
 /*
- * A probe is three dependent cache misses (bucket offsets, bucket ids, the hash), but probes
- * are independent of each other: the search runs in stages over chunks of probes, prefetching
- * each stage's loads before using them, so that many misses are in flight at once.
+ * A probe is up to four dependent memory accesses (the bitmap word, the bucket word, an
+ * overflow list, the hash), but probes are independent of each other: the search runs in
+ * stages over chunks of probes, prefetching each stage's loads before using them, so that
+ * many misses are in flight at once.
  */
 #ifndef HW_IDX_KEY_CHUNK
 #define HW_IDX_KEY_CHUNK 512
 #endif
 #define KEY_CHUNK  HW_IDX_KEY_CHUNK
-#define CAND_CHUNK 512
+#define CAND_CHUNK (2 * KEY_CHUNK) /* a chunk's single-hash buckets always fit */
+#ifndef HW_IDX_PF_DIST
+#define HW_IDX_PF_DIST 32
+#endif
+#define PF_DIST HW_IDX_PF_DIST
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HW_HAVE_POPCNT_TARGET 1
 #endif
 
-static inline __attribute__((always_inline)) int dist4(const uint64_t *a, const uint64_t *b)
+#define HW_INLINE static inline __attribute__((always_inline))
+
+HW_INLINE int dist4(const uint64_t *a, const uint64_t *b)
 {
     return __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
            __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
 }
 
 struct search;
-typedef int (*verify_fn)(struct search *st, const uint32_t *ids, const uint8_t *vars, size_t n);
-typedef int (*scan_fn)(struct search *st);
+typedef int (*stage_fn)(struct search *st);
 
 struct search {
     const struct hw_idx_seg *seg;
@@ -508,7 +558,7 @@ struct search {
     int tmax, variant, slot;
     hw_idx_hit_fn hit;
     void *ctx;
-    verify_fn verify;
+    stage_fn flush_keys, scan;
     size_t n_keys, n_cands;
     uint32_t keys[KEY_CHUNK];
     uint32_t lo[KEY_CHUNK], hi[KEY_CHUNK];
@@ -516,35 +566,185 @@ struct search {
     uint8_t cvars[CAND_CHUNK];
 };
 
+HW_INLINE int verify_body(struct search *st)
+{
+    const uint64_t *hash = st->seg->hash;
+    size_t n = st->n_cands;
+
+    st->n_cands = 0;
+    for (size_t i = 0; i < PF_DIST && i < n; i++) {
+        __builtin_prefetch(hash + 4 * (size_t)st->cands[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int d;
+        if (i + PF_DIST < n) {
+            __builtin_prefetch(hash + 4 * (size_t)st->cands[i + PF_DIST]);
+        }
+        d = dist4(hash + 4 * (size_t)st->cands[i], st->qs[st->cvars[i]].q);
+        if (d <= st->tmax) {
+            int rc = st->hit(st->ctx, st->cands[i], d, st->cvars[i]);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+HW_INLINE int scan_body(struct search *st)
+{
+    const struct hw_idx_seg *seg = st->seg;
+
+    for (uint64_t id = 0; id < seg->n; id++) {
+        int d = dist4(seg->hash + 4 * id, st->q);
+        if (d <= st->tmax) {
+            int rc = st->hit(st->ctx, (uint32_t)id, d, st->variant);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+HW_INLINE int add_cand(struct search *st, uint32_t id, uint32_t tag)
+{
+    if (id >= st->seg->n) {
+        return HW_ECORRUPT;
+    }
+    st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
+    st->cands[st->n_cands++] = id;
+    return st->n_cands == CAND_CHUNK ? verify_body(st) : 0;
+}
+
+HW_INLINE void prefetch_key(const struct hw_idx_seg *seg, uint32_t tag)
+{
+    uint32_t key = tag & 0xffffff;
+    int s = (tag >> 24) & 15;
+
+    __builtin_prefetch(seg->bmp[s] + (key >> 6));
+#ifndef HW_NO_RANK_PF
+    __builtin_prefetch(seg->rank[s] + (key >> 8));
+#endif
+}
+
+/*
+ * Stages for the buffered probe keys: bitmap words (most probes end here), bucket words of
+ * the non-empty buckets (single-hash buckets yield their candidate at once), the overflow
+ * lists of the others, then the (prefetched) hashes.
+ */
+HW_INLINE int flush_keys_body(struct search *st)
+{
+    const struct hw_idx_seg *seg = st->seg;
+    size_t n_set = 0, n_multi = 0;
+    uint32_t bad = 0;
+    int rc;
+
+    /*
+     * keys[k]: the variant in bits 28..30, the slot in 24..27, the bucket in 0..23. Each
+     * stage prefetches PF_DIST items ahead: far enough to hide a miss, near enough that the
+     * prefetches are not dropped for want of miss buffers.
+     */
+    for (size_t k = 0; k < PF_DIST && k < st->n_keys; k++) {
+        prefetch_key(seg, st->keys[k]);
+    }
+    for (size_t k = 0; k < st->n_keys; k++) {
+        uint32_t tag = st->keys[k], key = tag & 0xffffff, idx, bit;
+        int s = (tag >> 24) & 15;
+        const uint64_t *bmp = seg->bmp[s], *blk;
+        size_t wi = key >> 6, j;
+        uint64_t w, low;
+
+        if (k + PF_DIST < st->n_keys) {
+            prefetch_key(seg, st->keys[k + PF_DIST]);
+        }
+        /*
+         * Branch-free: whether a bucket is empty is a coin toss on a full segment, and a
+         * mispredicted branch costs about as much as the rest of the probe.
+         */
+        w = bmp[wi];
+        bit = (uint32_t)(w >> (key & 63)) & 1;
+        j = wi & 3;
+        low = (1ull << (key & 63)) - 1;
+        blk = bmp + (wi - j);
+        idx = seg->rank[s][key >> 8];
+        for (unsigned x = 0; x < 4; x++) {
+            uint64_t m = (0 - (uint64_t)(x < j)) | (low & (0 - (uint64_t)(x == j)));
+            idx += (uint32_t)__builtin_popcountll(blk[x] & m);
+        }
+        bad |= bit & (idx >= seg->nnz[s]);
+        st->lo[n_set] = idx;
+        st->hi[n_set] = tag;
+        n_set += bit;
+    }
+    if (bad) {
+        return HW_ECORRUPT;
+    }
+    /* Single-hash buckets go straight to the candidates, the others to the overflow stage. */
+    if (st->n_cands + n_set > CAND_CHUNK && (rc = verify_body(st)) != 0) {
+        return rc;
+    }
+    for (size_t k = 0; k < PF_DIST && k < n_set; k++) {
+        __builtin_prefetch(seg->word[(st->hi[k] >> 24) & 15] + st->lo[k]);
+    }
+    for (size_t k = 0; k < n_set; k++) {
+        uint32_t tag = st->hi[k], w, multi, id, p;
+        int s = (tag >> 24) & 15;
+
+        if (k + PF_DIST < n_set) {
+            __builtin_prefetch(seg->word[(st->hi[k + PF_DIST] >> 24) & 15] + st->lo[k + PF_DIST]);
+        }
+        w = seg->word[s][st->lo[k]];
+        multi = w >> 31;
+        id = w - 1;
+        p = w & ~SLOT_MULTI;
+        bad |= (multi ^ 1) & (id >= seg->n);
+        bad |= multi & (p >= seg->ovf_len[s]);
+        st->cands[st->n_cands] = id;
+        st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
+        st->n_cands += multi ^ 1;
+        st->lo[n_multi] = p; /* n_multi <= k: overwrites only entries already read */
+        st->hi[n_multi] = tag;
+        n_multi += multi;
+    }
+    if (bad) {
+        return HW_ECORRUPT;
+    }
+    for (size_t k = 0; k < PF_DIST && k < n_multi; k++) {
+        __builtin_prefetch(seg->ovf[(st->hi[k] >> 24) & 15] + st->lo[k]);
+    }
+    for (size_t k = 0; k < n_multi; k++) {
+        int s = (st->hi[k] >> 24) & 15;
+        const uint32_t *o = seg->ovf[s] + st->lo[k];
+        uint32_t c;
+
+        if (k + PF_DIST < n_multi) {
+            __builtin_prefetch(seg->ovf[(st->hi[k + PF_DIST] >> 24) & 15] + st->lo[k + PF_DIST]);
+        }
+        c = o[0];
+
+        if (c > seg->ovf_len[s] - st->lo[k] - 1) {
+            return HW_ECORRUPT;
+        }
+        for (uint32_t i = 1; i <= c; i++) {
+            if ((rc = add_cand(st, o[i], st->hi[k])) != 0) {
+                return rc;
+            }
+        }
+    }
+    st->n_keys = 0;
+    return verify_body(st);
+}
+
+/* The stages compiled twice: for any x86-64, and with the popcount instruction. */
 #define HW_IDX_KERNELS(SUFFIX, ATTR)                                                               \
-    ATTR static int verify_##SUFFIX(struct search *st, const uint32_t *ids, const uint8_t *vars,   \
-                                    size_t n)                                                      \
+    ATTR static int flush_keys_##SUFFIX(struct search *st)                                         \
     {                                                                                              \
-        const uint64_t *hash = st->seg->hash;                                                      \
-        for (size_t i = 0; i < n; i++) {                                                           \
-            int d = dist4(hash + 4 * (size_t)ids[i], st->qs[vars[i]].q);                           \
-            if (d <= st->tmax) {                                                                   \
-                int rc = st->hit(st->ctx, ids[i], d, vars[i]);                                     \
-                if (rc != 0) {                                                                     \
-                    return rc;                                                                     \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        return 0;                                                                                  \
+        return flush_keys_body(st);                                                                \
     }                                                                                              \
     ATTR static int scan_##SUFFIX(struct search *st)                                               \
     {                                                                                              \
-        const struct hw_idx_seg *seg = st->seg;                                                    \
-        for (uint64_t id = 0; id < seg->n; id++) {                                                 \
-            int d = dist4(seg->hash + 4 * id, st->q);                                              \
-            if (d <= st->tmax) {                                                                   \
-                int rc = st->hit(st->ctx, (uint32_t)id, d, st->variant);                           \
-                if (rc != 0) {                                                                     \
-                    return rc;                                                                     \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        return 0;                                                                                  \
+        return scan_body(st);                                                                      \
     }
 
 HW_IDX_KERNELS(generic, )
@@ -571,76 +771,10 @@ int hw_idx_distance(const uint64_t *a, const uint64_t *b)
     return dist4(a, b);
 }
 
-static int flush_cands(struct search *st)
+HW_INLINE int push_key(struct search *st, uint32_t key)
 {
-    int rc = st->verify(st, st->cands, st->cvars, st->n_cands);
-
-    st->n_cands = 0;
-    return rc;
-}
-
-static int add_cand(struct search *st, uint32_t id, uint32_t tag)
-{
-    if (id >= st->seg->n) {
-        return HW_ECORRUPT;
-    }
-    __builtin_prefetch(st->seg->hash + 4 * (size_t)id);
-    st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
-    st->cands[st->n_cands++] = id;
-    return st->n_cands == CAND_CHUNK ? flush_cands(st) : 0;
-}
-
-/*
- * Stages for the buffered probe keys: bucket words (single-hash buckets yield their candidate
- * at once), then the overflow lists of the others, then the (prefetched) hashes.
- */
-static int flush_keys(struct search *st)
-{
-    const struct hw_idx_seg *seg = st->seg;
-    size_t n_multi = 0;
-    int rc;
-
-    /* keys[k]: the variant in bits 28..30, the slot in 24..27, the bucket in 0..23 */
-    for (size_t k = 0; k < st->n_keys; k++) {
-        __builtin_prefetch(seg->dir[(st->keys[k] >> 24) & 15] + (st->keys[k] & 0xffffff));
-    }
-    for (size_t k = 0; k < st->n_keys; k++) {
-        int s = (st->keys[k] >> 24) & 15;
-        uint32_t w = seg->dir[s][st->keys[k] & 0xffffff];
-
-        if (w == 0) {
-            continue;
-        }
-        if (!(w & SLOT_MULTI)) {
-            if ((rc = add_cand(st, w - 1, st->keys[k])) != 0) {
-                return rc;
-            }
-            continue;
-        }
-        w &= ~SLOT_MULTI;
-        if (w >= seg->ovf_len[s]) {
-            return HW_ECORRUPT;
-        }
-        __builtin_prefetch(seg->ovf[s] + w);
-        st->lo[n_multi] = w;
-        st->hi[n_multi++] = st->keys[k];
-    }
-    for (size_t k = 0; k < n_multi; k++) {
-        int s = (st->hi[k] >> 24) & 15;
-        const uint32_t *o = seg->ovf[s] + st->lo[k];
-        uint32_t c = o[0];
-
-        if (c > seg->ovf_len[s] - st->lo[k] - 1) {
-            return HW_ECORRUPT;
-        }
-        for (uint32_t i = 1; i <= c; i++) {
-            if ((rc = add_cand(st, o[i], st->hi[k])) != 0) {
-                return rc;
-            }
-        }
-    }
-    st->n_keys = 0;
-    return flush_cands(st);
+    st->keys[st->n_keys++] = (uint32_t)st->variant << 28 | (uint32_t)st->slot << 24 | key;
+    return st->n_keys == KEY_CHUNK ? st->flush_keys(st) : 0;
 }
 
 /* Buffer every value within `left` more bit flips of key, flipping only bits >= from. */
@@ -648,11 +782,22 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
 {
     int rc;
 
-    st->keys[st->n_keys++] = (uint32_t)st->variant << 28 | (uint32_t)st->slot << 24 | key;
-    if (st->n_keys == KEY_CHUNK && (rc = flush_keys(st)) != 0) {
+    if ((rc = push_key(st, key)) != 0 || left == 0) {
         return rc;
     }
-    if (left == 0) {
+    if (left == 2) {
+        /* The usual case (T = 31, 11 slots), without the recursion. */
+        for (int a = from; a < bits; a++) {
+            uint32_t ka = key ^ (1u << a);
+            if ((rc = push_key(st, ka)) != 0) {
+                return rc;
+            }
+            for (int b = a + 1; b < bits; b++) {
+                if ((rc = push_key(st, ka ^ (1u << b))) != 0) {
+                    return rc;
+                }
+            }
+        }
         return 0;
     }
     for (int b = from; b < bits; b++) {
@@ -686,7 +831,6 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
                   hw_idx_hit_fn hit, void *ctx)
 {
     struct search *st = NULL;
-    scan_fn scan = scan_generic;
     int use_tables, rc = 0;
 
     if (seg->n == 0 || tmax < 0) {
@@ -696,18 +840,20 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
     if (st == NULL) {
         return HW_ENOMEM;
     }
-    st->verify = verify_generic;
+    st->flush_keys = flush_keys_generic;
+    st->scan = scan_generic;
 #ifdef HW_HAVE_POPCNT_TARGET
     if (have_popcnt()) {
-        st->verify = verify_popcnt;
-        scan = scan_popcnt;
+        st->flush_keys = flush_keys_popcnt;
+        st->scan = scan_popcnt;
     }
 #endif
     use_tables = seg->n_slots > 0;
     if (use_tables && hw_idx_mode == 0) {
         /*
-         * Cost in random memory accesses: one per probed bucket and one per candidate,
-         * against a sequential scan that costs about 1/16 of a random access per hash.
+         * Cost in random memory accesses: a probe mostly reads a cached bitmap (counted as a
+         * quarter), each candidate costs two, against a sequential scan that costs about 1/16
+         * of a random access per hash.
          */
         double probes = 0, cands = 0;
         for (int s = 0; s < seg->n_slots; s++) {
@@ -716,7 +862,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
             probes += p;
             cands += p * (double)seg->n / (double)(1u << seg->bits[s]);
         }
-        use_tables = probes + cands < (double)seg->n / 16;
+        use_tables = probes / 4 + 2 * cands < (double)seg->n / 16;
     } else if (hw_idx_mode == 2) {
         use_tables = 0;
     }
@@ -730,7 +876,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
         st->q = q[v].q;
         st->variant = v;
         if (!use_tables) {
-            rc = scan(st);
+            rc = st->scan(st);
             continue;
         }
         for (int s = 0; s < seg->n_slots && rc == 0; s++) {
@@ -744,7 +890,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
     }
     /* Probes of all slots and variants share chunks: more misses in flight at once. */
     if (rc == 0 && use_tables) {
-        rc = flush_keys(st);
+        rc = st->flush_keys(st);
     }
     free(st);
     return rc;

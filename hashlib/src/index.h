@@ -10,15 +10,16 @@
 
 /*
  * A segment is an immutable set of n PDQ hashes (each with a 32-bit list id) plus, for each
- * of HW_IDX_SLOTS disjoint subsets ("slots") of the 256 bit positions, a CSR table mapping
- * the slot's value to the ids of the hashes having it. By the pigeonhole principle a hash
+ * of HW_IDX_SLOTS disjoint subsets ("slots") of the 256 bit positions, a table mapping the
+ * slot's value to the ids of the hashes having it (an occupancy bitmap with rank counts, then
+ * one word per non-empty bucket). By the pigeonhole principle a hash
  * within distance T of the query is within floor(T / HW_IDX_SLOTS) of it in at least one
  * slot, so probing every slot value within that radius finds every match (exact).
  * hashlib/STORE.md documents the stored layout.
  */
 #define HW_IDX_SLOTS    11
 #define HW_IDX_MAX_BITS 24
-#define HW_IDX_FORMAT   2
+#define HW_IDX_FORMAT   3
 
 struct hw_idx_seg {
     uint64_t n;
@@ -27,8 +28,11 @@ struct hw_idx_seg {
     int n_slots;          /* 0: no tables, always scanned */
     int bits[HW_IDX_SLOTS];
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS]; /* bit positions (k = 16 * row + col) */
-    const uint32_t *dir[HW_IDX_SLOTS];          /* 2^bits bucket words (index.c) */
+    const uint32_t *rank[HW_IDX_SLOTS];         /* per 256 buckets: non-empty ones before */
+    const uint64_t *bmp[HW_IDX_SLOTS];          /* 2^bits bits: bucket is non-empty */
+    const uint32_t *word[HW_IDX_SLOTS];         /* nnz bucket words, in bucket order (index.c) */
     const uint32_t *ovf[HW_IDX_SLOTS];          /* lists of multi-hash buckets */
+    uint32_t nnz[HW_IDX_SLOTS];
     uint32_t ovf_len[HW_IDX_SLOTS];
     void *owned[2 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
 };

@@ -1,5 +1,6 @@
 /* store.c: named hash lists in one LMDB environment: lists, atomic batches, snapshots, look-ups. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,16 @@ struct list_rec {
     struct hw_list_info info;
 };
 
+/* Idle snapshots kept for reuse by hw_snapshot_acquire(); more are simply ended. */
+#define HW_SNAP_CACHE 64
+
 struct hw_store {
     MDB_env *env;
     MDB_dbi meta, lists, entries, byid, pdqdelta, pdqidx;
     unsigned flags;
+    pthread_mutex_t snap_lock;
+    hw_snapshot *snap_idle[HW_SNAP_CACHE]; /* read transactions reset, not ended */
+    size_t n_snap_idle;
 };
 
 struct pend;
@@ -62,6 +69,7 @@ struct hw_batch {
 struct hw_snapshot {
     hw_store *s;
     MDB_txn *txn;
+    size_t txnid; /* the transaction the lists and segments were read in */
     struct list_rec *lists;
     size_t n_lists;
     int segs_loaded;
@@ -367,6 +375,7 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
     if (s == NULL) {
         return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "store open: out of memory");
     }
+    pthread_mutex_init(&s->snap_lock, NULL);
     s->flags = flags;
     if (flags & HW_STORE_RDONLY) {
         envflags |= MDB_RDONLY;
@@ -470,6 +479,10 @@ void hw_store_close(hw_store *s)
     if (s == NULL) {
         return;
     }
+    for (size_t i = 0; i < s->n_snap_idle; i++) {
+        hw_snapshot_end(s->snap_idle[i]);
+    }
+    pthread_mutex_destroy(&s->snap_lock);
     if (s->env != NULL) {
         mdb_env_close(s->env);
     }
@@ -1279,6 +1292,10 @@ static int index_maintain(MDB_txn *txn, hw_store *s, uint64_t stale_add, hw_batc
     memset(&base, 0, sizeof(base));
     if (has_base) {
         err = hw_idx_load(txn, s->pdqidx, "b", &base, errbuf, errbuf_len);
+        if (err == HW_EVERSION) {
+            /* Written by another build: the segments are derived data, rebuilt from entries. */
+            return rebuild_base(txn, s, errbuf, errbuf_len);
+        }
         if (err != HW_OK) {
             return err;
         }
@@ -1508,39 +1525,30 @@ done:
 
 /* ---- snapshots ---- */
 
-int hw_snapshot_begin(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbuf_len)
+/* (Re)read the list records in the snapshot's transaction; segments load on first use. */
+static int snapshot_load(hw_snapshot *snap, char *errbuf, size_t errbuf_len)
 {
-    hw_snapshot *snap = NULL;
     MDB_cursor *c = NULL;
     MDB_val k, v;
     MDB_stat ms;
     int rc, err = HW_OK;
 
-    if (out != NULL) {
-        *out = NULL;
-    }
-    if (s == NULL || out == NULL) {
-        return hw_seterr(HW_EINVAL, errbuf, errbuf_len, "snapshot: bad argument");
-    }
-    snap = calloc(1, sizeof(*snap));
-    if (snap == NULL) {
-        return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "snapshot: out of memory");
-    }
-    snap->s = s;
-    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &snap->txn);
-    if (rc == 0) {
-        rc = mdb_stat(snap->txn, s->lists, &ms);
-    }
+    hw_idx_seg_release(&snap->seg[0]);
+    hw_idx_seg_release(&snap->seg[1]);
+    snap->segs_loaded = 0;
+    free(snap->lists);
+    snap->lists = NULL;
+    snap->n_lists = 0;
+    snap->txnid = mdb_txn_id(snap->txn);
+    rc = mdb_stat(snap->txn, snap->s->lists, &ms);
     if (rc != 0) {
-        err = lmdb_err(rc, errbuf, errbuf_len, "snapshot");
-        goto done;
+        return lmdb_err(rc, errbuf, errbuf_len, "snapshot");
     }
     snap->lists = calloc(ms.ms_entries + 1, sizeof(*snap->lists));
     if (snap->lists == NULL) {
-        err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "snapshot: out of memory");
-        goto done;
+        return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "snapshot: out of memory");
     }
-    rc = mdb_cursor_open(snap->txn, s->lists, &c);
+    rc = mdb_cursor_open(snap->txn, snap->s->lists, &c);
     if (rc == 0) {
         rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     }
@@ -1554,16 +1562,97 @@ int hw_snapshot_begin(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbu
     }
     if (rc != 0 && rc != MDB_NOTFOUND) {
         err = lmdb_err(rc, errbuf, errbuf_len, "snapshot");
-        goto done;
     }
 done:
     mdb_cursor_close(c);
+    return err;
+}
+
+int hw_snapshot_begin(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbuf_len)
+{
+    hw_snapshot *snap = NULL;
+    int rc, err;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (s == NULL || out == NULL) {
+        return hw_seterr(HW_EINVAL, errbuf, errbuf_len, "snapshot: bad argument");
+    }
+    snap = calloc(1, sizeof(*snap));
+    if (snap == NULL) {
+        return hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "snapshot: out of memory");
+    }
+    snap->s = s;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &snap->txn);
+    if (rc != 0) {
+        hw_snapshot_end(snap);
+        return lmdb_err(rc, errbuf, errbuf_len, "snapshot");
+    }
+    err = snapshot_load(snap, errbuf, errbuf_len);
     if (err != HW_OK) {
         hw_snapshot_end(snap);
         return err;
     }
     *out = snap;
     return HW_OK;
+}
+
+/*
+ * An idle snapshot keeps its reset read transaction, its decoded lists and its mapped index
+ * segments. Renewing the transaction costs little; when no write has committed since the
+ * snapshot was read (same transaction id), every page it points into is still the live
+ * one, so the lists and segments are reused as they are. A reset transaction pins nothing.
+ */
+int hw_snapshot_acquire(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbuf_len)
+{
+    hw_snapshot *snap = NULL;
+    int rc, err;
+
+    if (s == NULL || out == NULL) {
+        return hw_seterr(HW_EINVAL, errbuf, errbuf_len, "snapshot: bad argument");
+    }
+    pthread_mutex_lock(&s->snap_lock);
+    if (s->n_snap_idle > 0) {
+        snap = s->snap_idle[--s->n_snap_idle];
+    }
+    pthread_mutex_unlock(&s->snap_lock);
+    if (snap == NULL) {
+        return hw_snapshot_begin(s, out, errbuf, errbuf_len);
+    }
+    rc = mdb_txn_renew(snap->txn);
+    if (rc != 0) {
+        hw_snapshot_end(snap);
+        return hw_snapshot_begin(s, out, errbuf, errbuf_len);
+    }
+    if (mdb_txn_id(snap->txn) != snap->txnid) {
+        err = snapshot_load(snap, errbuf, errbuf_len);
+        if (err != HW_OK) {
+            hw_snapshot_end(snap);
+            *out = NULL;
+            return err;
+        }
+    }
+    *out = snap;
+    return HW_OK;
+}
+
+void hw_snapshot_release(hw_snapshot *snap)
+{
+    hw_store *s;
+
+    if (snap == NULL) {
+        return;
+    }
+    s = snap->s;
+    mdb_txn_reset(snap->txn);
+    pthread_mutex_lock(&s->snap_lock);
+    if (s->n_snap_idle < HW_SNAP_CACHE) {
+        s->snap_idle[s->n_snap_idle++] = snap;
+        snap = NULL;
+    }
+    pthread_mutex_unlock(&s->snap_lock);
+    hw_snapshot_end(snap);
 }
 
 void hw_snapshot_end(hw_snapshot *snap)

@@ -339,6 +339,65 @@ static void test_schema(const char *dir)
     CHECK(hw_store_open(dir, HW_STORE_RDONLY, &s, err, sizeof(err)) == HW_EVERSION);
 }
 
+static size_t pdq_count(hw_snapshot *snap, const struct hw_pdq *q)
+{
+    size_t n = 99;
+    CHECK_OK(hw_snapshot_match_pdq(snap, q, NULL, NULL, 0, &n));
+    return n;
+}
+
+/* hw_snapshot_acquire/release: reuse while nothing changed, the latest state after a commit. */
+static void test_snapshot_reuse(hw_store *s)
+{
+    struct hw_pdq a, bnew, other;
+    struct hw_entry e;
+    hw_batch *b = NULL;
+    hw_snapshot *s1 = NULL, *s2 = NULL, *held = NULL;
+    char id[32];
+
+    t_random_pdq(&a);
+    t_random_pdq(&bnew);
+    CHECK_OK(hw_batch_begin(s, "reuse", 0, &b, NULL, 0));
+    t_entry_pdq(&e, &a, "a");
+    CHECK_OK(hw_batch_put(b, &e));
+    for (int i = 0; i < 200; i++) { /* enough for index tables */
+        t_random_pdq(&other);
+        snprintf(id, sizeof(id), "r%d", i);
+        t_entry_pdq(&e, &other, id);
+        CHECK_OK(hw_batch_put(b, &e));
+    }
+    CHECK_OK(hw_batch_commit(b, NULL, NULL, 0));
+
+    CHECK_OK(hw_snapshot_acquire(s, &s1, NULL, 0));
+    CHECK(pdq_count(s1, &a) == 1 && pdq_count(s1, &bnew) == 0);
+    hw_snapshot_release(s1);
+    CHECK_OK(hw_snapshot_acquire(s, &s2, NULL, 0));
+    CHECK(s2 == s1); /* the idle one, reused */
+    CHECK(pdq_count(s2, &a) == 1);
+    CHECK_OK(hw_snapshot_acquire(s, &held, NULL, 0)); /* none idle: a new one */
+    CHECK(held != s2);
+    hw_snapshot_release(s2);
+
+    /* A commit: an idle snapshot, once acquired again, shows it. */
+    CHECK_OK(hw_batch_begin(s, "reuse", 0, &b, NULL, 0));
+    t_entry_pdq(&e, &bnew, "b");
+    CHECK_OK(hw_batch_put(b, &e));
+    CHECK_OK(hw_batch_commit(b, NULL, NULL, 0));
+    CHECK_OK(hw_snapshot_acquire(s, &s1, NULL, 0));
+    CHECK(pdq_count(s1, &bnew) == 1 && pdq_count(s1, &a) == 1);
+    hw_snapshot_release(s1);
+    /* One held across the commit still sees its own state, then the new one after. */
+    CHECK(pdq_count(held, &bnew) == 0 && pdq_count(held, &a) == 1);
+    CHECK_OK(hw_store_list_remove(s, "reuse", NULL, 0));
+    CHECK(pdq_count(held, &a) == 1);
+    hw_snapshot_release(held);
+    for (int i = 0; i < 3; i++) { /* whichever idle snapshot comes back */
+        CHECK_OK(hw_snapshot_acquire(s, &s1, NULL, 0));
+        CHECK(pdq_count(s1, &a) == 0 && pdq_count(s1, &bnew) == 0);
+        hw_snapshot_release(s1);
+    }
+}
+
 int main(void)
 {
     char dir[256], sub[300];
@@ -357,6 +416,7 @@ int main(void)
     test_lists(s);
     test_batches(s);
     test_pdq_basic(s);
+    test_snapshot_reuse(s);
     hw_store_close(s);
 
     /* Reopen: everything persisted; read-only opens refuse writes. */

@@ -238,7 +238,9 @@ static void load_layout(void)
     layout.hash = NULL;
     layout.list = NULL;
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
-        layout.dir[s] = layout.ovf[s] = NULL;
+        layout.rank[s] = NULL;
+        layout.bmp[s] = NULL;
+        layout.word[s] = layout.ovf[s] = NULL;
     }
     mdb_txn_abort(txn);
     CHECK(layout.n_slots == HW_IDX_SLOTS);

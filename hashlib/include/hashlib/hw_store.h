@@ -131,6 +131,16 @@ int hw_snapshot_begin(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbu
 void hw_snapshot_end(hw_snapshot *snap);
 
 /**
+ * Like hw_snapshot_begin(), but reuses a snapshot given back by hw_snapshot_release(): its
+ * decoded lists and mapped index stay valid while no write has committed, which saves most
+ * of the cost of a short look-up. The result always shows the latest committed state, as a
+ * new snapshot would. Any thread; end it with hw_snapshot_release() (or hw_snapshot_end()).
+ */
+int hw_snapshot_acquire(hw_store *s, hw_snapshot **out, char *errbuf, size_t errbuf_len);
+/** Give a snapshot back for reuse. Its read transaction is reset: it pins no old pages. */
+void hw_snapshot_release(hw_snapshot *snap);
+
+/**
  * The lists as this snapshot sees them, sorted by name. Writes up to `cap` into out, sets
  * *n to the total count. HW_OK.
  */
