@@ -982,9 +982,13 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
             ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
             ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
         }
-        /* Per-connection memory (headers and read buffer); longer headers get 431. */
+        /*
+         * Per-connection memory (headers and read buffer); longer headers get 431. MHD
+         * zeroes this pool for every request of a keep-alive connection: 128 KiB cost 11% of
+         * the CPU of a /m/lookup; 32 KiB (nginx's default header limit) is enough.
+         */
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                           (intptr_t)(128 * 1024), NULL};
+                                           (intptr_t)(32 * 1024), NULL};
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
         /* The logger goes first so that MHD sends every message of its own to it. */
         s->d = MHD_start_daemon(flags, 0, NULL, NULL, srv_access, s, MHD_OPTION_EXTERNAL_LOGGER,
