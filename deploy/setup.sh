@@ -10,9 +10,10 @@ build_pkgs=(
 )
 # Tests: libcurl as the HTTP client of integration tests, clang + its runtime for libFuzzer
 # and the sanitizers, clang-format for the style check, Chromium + Node for the browser tests,
-# Firefox ESR for the second browser of the page tests, wrk for HTTP benchmarks.
+# Firefox ESR for the second browser of the page tests, wrk for HTTP benchmarks, libfaiss-dev
+# for the FAISS side of `bench store` (Meta HMA's index, checked against brute force).
 test_pkgs=(
-    libcurl4-openssl-dev clang libclang-rt-14-dev clang-format
+    libcurl4-openssl-dev clang libclang-rt-14-dev clang-format libfaiss-dev
     chromium firefox-esr nodejs wrk curl ca-certificates jq
 )
 

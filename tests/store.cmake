@@ -11,3 +11,9 @@ add_test(NAME cli-store
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/store/test_cli_store.sh ${CMAKE_BINARY_DIR}/bin/hashwatch
                  ${HW_TEST_DATA})
 set_tests_properties(cli-store PROPERTIES LABELS "integration" TIMEOUT 300)
+# The store benchmark's own checks: every index answer and every FAISS answer (when built
+# with libfaiss-dev) equal to brute force, on a small clustered store.
+add_test(NAME bench-store
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/store/test_bench_store.sh ${CMAKE_BINARY_DIR}/bin/hashwatch
+                 ${HW_HAVE_FAISS})
+set_tests_properties(bench-store PROPERTIES LABELS "integration" TIMEOUT 600)

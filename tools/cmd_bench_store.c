@@ -10,6 +10,7 @@
 #include <hashlib/hw_error.h>
 #include <hashlib/hw_store.h>
 
+#include "bench_faiss.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -379,6 +380,76 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/*
+ * Meta HMA's PDQ index, FAISS IndexBinaryMultiHash with 16 maps of 16 bits, on the same
+ * hashes and queries; every count is checked against brute force. Its hash maps cost far more
+ * memory than the hashes, so it is skipped above 20M entries.
+ */
+static int faiss_compare(const struct synth *sy, int queries)
+{
+#ifdef HW_HAVE_FAISS
+    char err[256] = "";
+    double t0 = now(), t_build, *t = NULL;
+    long rss0, hwm0, rss1, hwm1;
+    hw_faiss *f = NULL;
+    int rc = -1;
+
+    if (sy->n > 20000000) {
+        printf("faiss: skipped above 20M entries (its hash maps would not fit in memory)\n");
+        return 0;
+    }
+    queries = queries < 200 ? queries : 200; /* tens of ms each at 10M */
+    rss(&rss0, &hwm0);
+    f = hw_faiss_build(sy->h, sy->n, err, sizeof(err));
+    if (f == NULL) {
+        cli_err("bench: %s", err);
+        return -1;
+    }
+    t_build = now() - t0;
+    rss(&rss1, &hwm1);
+    t = malloc((size_t)queries * sizeof(*t));
+    if (t == NULL) {
+        goto done;
+    }
+    for (int hit = 0; hit < 2; hit++) {
+        long total = 0;
+        for (int i = 0; i < queries; i++) {
+            struct hw_pdq q[HW_DIH_COUNT];
+            double c0;
+            long c;
+            size_t bf;
+
+            make_query(sy, hit, q);
+            c0 = cpu_now();
+            c = hw_faiss_count(f, q[0].q, HW_PDQ_THRESHOLD_DEFAULT);
+            t[i] = (cpu_now() - c0) * 1e3;
+            bf = brute_scan(sy, q, 1, HW_PDQ_THRESHOLD_DEFAULT);
+            if (c < 0 || (size_t)c != bf) {
+                cli_err("bench: faiss found %ld, brute force %zu: NOT EXACT", c, bf);
+                goto done;
+            }
+            total += c;
+        }
+        qsort(t, (size_t)queries, sizeof(*t), cmp_double);
+        printf("query 1 hash     %-10s faiss IndexBinaryMultiHash 16x16 (HMA): median %.4f p99 "
+               "%.4f ms cpu (%d q, %.2f matches/q, each equal to brute force)\n",
+               hit ? "near-entry" : "random", t[queries / 2], t[(size_t)queries * 99 / 100],
+               queries, (double)total / queries);
+    }
+    printf("faiss: build %.1f s, resident +%.1f MB\n", t_build, (double)(rss1 - rss0) / 1024);
+    rc = 0;
+done:
+    free(t);
+    hw_faiss_free(f);
+    return rc;
+#else
+    (void)sy;
+    (void)queries;
+    printf("faiss: not built in (apt-get install libfaiss-dev g++, then configure again)\n");
+    return 0;
+#endif
+}
+
 static int update_visibility(hw_store *s, struct synth *sy)
 {
     hw_batch *b = NULL;
@@ -537,6 +608,9 @@ queries:
            (double)rss_kb / 1024, (double)hwm_kb / 1024, (double)sy.n * 32 / 1e6);
     hw_store_close(s);
     s = NULL;
+    if (faiss_compare(&sy, o->queries) != 0) {
+        goto done;
+    }
     /* (query mode too: the update list is removed again, the store ends as it was) */
     if (hw_store_open(dir, 0, &s, err, sizeof(err)) != HW_OK || update_visibility(s, &sy) != 0) {
         goto done;
