@@ -22,7 +22,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: hashwatch bench hash [--repeat N] [--json] [--synthetic] FILE...\n"
+            "usage: hashwatch bench hash [--repeat N] [--json] [--synthetic] [--libjpeg] FILE...\n"
             "\n"
             "For each image (read once into memory, one decoder reused), times over N repeats\n"
             "(default 5; median and min, milliseconds, CLOCK_MONOTONIC):\n"
@@ -34,7 +34,11 @@ static void usage(FILE *f)
             "  cpu      thread CPU time of decode and full (min), for shared machines\n"
             "  --synthetic  also bench generated 1, 4 and 12 megapixel JPEGs (4:2:0, quality 90,\n"
             "               photographic-like content) written in memory\n"
-            "  --json       one JSON object per image instead of the table\n");
+            "  --json       one JSON object per image instead of the table\n"
+            "  --libjpeg    also, for JPEGs, what libjpeg-turbo's own modes cost against its\n"
+            "               full decode (thread CPU, min): scale 1/8 (stores no AC\n"
+            "               coefficients), raw data at full scale (entropy + IDCT, no\n"
+            "               upsampling or colour), jpeg_read_coefficients (entropy only)\n");
 }
 
 static double now_ms(void)
@@ -279,10 +283,97 @@ static int bench_one(struct bench_ctx *b, const char *name, const unsigned char 
     return 0;
 }
 
+/* ---- libjpeg-turbo's own modes (--libjpeg): where a faster exact decode could start ---- */
+
+/* One decode of `data` in a mode: 0 full RGB, 1 scale 1/8, 2 raw data full scale, 3 coefficients.
+ * Returns thread CPU ms, or -1. */
+static double libjpeg_mode(const unsigned char *data, size_t len, int mode)
+{
+    struct jpeg_decompress_struct ci;
+    struct synth_err err;
+    JSAMPLE *volatile buf = NULL; /* freed after a longjmp too */
+    double c0;
+
+    ci.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = synth_error_exit;
+    jpeg_create_decompress(&ci);
+    if (setjmp(err.jb)) {
+        jpeg_destroy_decompress(&ci);
+        free(buf);
+        return -1;
+    }
+    c0 = cpu_ms();
+    jpeg_mem_src(&ci, data, (unsigned long)len);
+    jpeg_read_header(&ci, TRUE);
+    if (mode == 3) {
+        (void)jpeg_read_coefficients(&ci);
+    } else {
+        size_t width;
+        ci.scale_denom = mode == 1 ? 8 : 1;
+        ci.raw_data_out = mode == 2;
+        jpeg_start_decompress(&ci);
+        width = (size_t)ci.output_width * (size_t)ci.output_components + 64;
+        buf = malloc(width * 4 * DCTSIZE);
+        if (buf == NULL) {
+            longjmp(err.jb, 1);
+        }
+        while (ci.output_scanline < ci.output_height) {
+            if (mode == 2) {
+                JSAMPROW rows[MAX_COMPONENTS][4 * DCTSIZE];
+                JSAMPARRAY planes[MAX_COMPONENTS];
+                for (int c = 0; c < ci.num_components && c < MAX_COMPONENTS; c++) {
+                    for (int r = 0; r < 4 * DCTSIZE; r++) {
+                        rows[c][r] = buf + (size_t)r * width;
+                    }
+                    planes[c] = rows[c];
+                }
+                if (ci.max_v_samp_factor > 4 ||
+                    jpeg_read_raw_data(&ci, planes, (JDIMENSION)(ci.max_v_samp_factor * DCTSIZE)) ==
+                        0) {
+                    longjmp(err.jb, 1);
+                }
+            } else {
+                JSAMPROW row = buf;
+                (void)jpeg_read_scanlines(&ci, &row, 1);
+            }
+        }
+    }
+    jpeg_finish_decompress(&ci);
+    jpeg_destroy_decompress(&ci);
+    free(buf);
+    return cpu_ms() - c0;
+}
+
+static void libjpeg_modes(const char *name, const unsigned char *data, size_t len, int repeat)
+{
+    static const char *const names[4] = {"full", "scale 1/8", "raw data", "coefficients"};
+    double best[4] = {-1, -1, -1, -1};
+
+    if (len < 3 || data[0] != 0xff || data[1] != 0xd8) {
+        return;
+    }
+    for (int r = 0; r < repeat; r++) {
+        for (int m = 0; m < 4; m++) {
+            double t = libjpeg_mode(data, len, m);
+            if (t >= 0 && (best[m] < 0 || t < best[m])) {
+                best[m] = t;
+            }
+        }
+    }
+    if (best[0] <= 0) {
+        printf("%-44s libjpeg modes: the full decode failed\n", name);
+        return;
+    }
+    printf("%-44s libjpeg cpu min:", name);
+    for (int m = 0; m < 4; m++) {
+        printf(" %s %.2f ms (%.2f)%s", names[m], best[m], best[m] / best[0], m < 3 ? "," : "\n");
+    }
+}
+
 int cli_bench_hash(int argc, char **argv)
 {
     struct bench_ctx b;
-    int synthetic = 0, first = 1, failed = 0, rc = CLI_EXIT_OK;
+    int synthetic = 0, libjpeg = 0, first = 1, failed = 0, rc = CLI_EXIT_OK;
 
     memset(&b, 0, sizeof(b));
     b.repeat = 5;
@@ -299,6 +390,8 @@ int cli_bench_hash(int argc, char **argv)
             b.json = 1;
         } else if (strcmp(argv[first], "--synthetic") == 0) {
             synthetic = 1;
+        } else if (strcmp(argv[first], "--libjpeg") == 0) {
+            libjpeg = 1;
         } else if (strcmp(argv[first], "--help") == 0) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -338,6 +431,9 @@ int cli_bench_hash(int argc, char **argv)
             }
             snprintf(name, sizeof(name), "synthetic-%ux%u-420-q90.jpg", dims[i][0], dims[i][1]);
             failed += bench_one(&b, name, jpg, len) != 0;
+            if (libjpeg) {
+                libjpeg_modes(name, jpg, len, b.repeat);
+            }
             free(jpg);
         }
     }
@@ -352,6 +448,9 @@ int cli_bench_hash(int argc, char **argv)
             continue;
         }
         failed += bench_one(&b, argv[i], data, len) != 0;
+        if (libjpeg) {
+            libjpeg_modes(argv[i], data, len, b.repeat);
+        }
         free(data);
     }
     rc = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
