@@ -18,6 +18,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: hashwatch bench store gen --store DIR [--list NAME] [--count N]\n"
             "                                 [--clustered F] [--seed S] [--batch M]\n"
+            "                                 [--resume K]\n"
             "       hashwatch bench store run [--store DIR] [--count N] [--clustered F]\n"
             "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
             "       hashwatch bench store query --store DIR [--count N] [--clustered F]\n"
@@ -25,7 +26,8 @@ static void usage(FILE *f)
             "gen: import a synthetic PDQ list (a fraction F, default 0.5, near-duplicates at\n"
             "     distances 0..40 of N/1000+300 centres; the rest uniform) and report the rate.\n"
             "     --batch M commits every M records (default: one transaction), for lists\n"
-            "     whose one-transaction import would not fit in memory (100M entries).\n"
+            "     whose one-transaction import would not fit in memory (100M entries);\n"
+            "     --resume K continues such an import after its first K records.\n"
             "run: gen into a fresh store (default ./bench-store-N, removed unless --store),\n"
             "     then: open time, query latency (median, p99) through the index and by a\n"
             "     brute-force scan of the same hashes, with and without the 8 variants, the\n"
@@ -150,7 +152,7 @@ static void synth_free(struct synth *sy)
 
 /* Import sy->n new hashes into `list`; returns records/s (batch begin to durable commit). */
 static int import_list(hw_store *s, const char *list, struct synth *sy, size_t n, size_t batch,
-                       int keep, double *rate, double *cpu_rate, double *commit_s)
+                       size_t skip, int keep, double *rate, double *cpu_rate, double *commit_s)
 {
     hw_batch *b = NULL;
     struct hw_entry e;
@@ -176,6 +178,9 @@ static int import_list(hw_store *s, const char *list, struct synth *sy, size_t n
         gen_one(sy, &h);
         if (keep) {
             sy->h[sy->n++] = h;
+        }
+        if (i < skip) {
+            continue; /* already imported: only the generator's state moves on */
         }
         to_bytes(&h, e.hash);
         snprintf(e.entry_id, sizeof(e.entry_id), "s%zu", i);
@@ -209,8 +214,8 @@ static int import_list(hw_store *s, const char *list, struct synth *sy, size_t n
         return -1;
     }
     *commit_s += now() - t1;
-    *rate = (double)n / (now() - t0);
-    *cpu_rate = (double)n / (cpu_now() - c0);
+    *rate = (double)(n - skip) / (now() - t0);
+    *cpu_rate = (double)(n - skip) / (cpu_now() - c0);
     return 0;
 }
 
@@ -330,7 +335,8 @@ struct opts {
     double clustered;
     int queries, brute_queries;
     uint64_t seed;
-    size_t batch; /* records per transaction; 0: one */
+    size_t batch;  /* records per transaction; 0: one */
+    size_t resume; /* records already imported */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -343,6 +349,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->brute_queries = 50;
     o->seed = 1;
     o->batch = 0;
+    o->resume = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -365,6 +372,8 @@ static int parse(int argc, char **argv, struct opts *o)
             o->seed = strtoull(v, NULL, 10);
         } else if (strcmp(a, "--batch") == 0) {
             o->batch = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--resume") == 0) {
+            o->resume = strtoull(v, NULL, 10);
         } else {
             cli_err("bench store: unknown option %s", a);
             return -1;
@@ -550,7 +559,8 @@ static int run(const struct opts *o, int mode)
         cli_err("bench: %s", err);
         goto done;
     }
-    if (import_list(s, o->list, &sy, o->count, o->batch, 1, &rate, &cpu_rate, &commit_s) != 0) {
+    if (import_list(s, o->list, &sy, o->count, o->batch, o->resume, 1, &rate, &cpu_rate,
+                    &commit_s) != 0) {
         goto done;
     }
     printf("import: %.0f records/s wall, %.0f records/s per CPU second, through hw_batch "

@@ -10,6 +10,7 @@
 #include "le_bytes.h"
 
 int hw_idx_mode = 0;
+int hw_idx_part_bits = HW_IDX_PART_BITS;
 
 #define HW_IDX_MAGIC  0x58495748u /* "HWIX" */
 #define HW_IDX_ENDIAN 0x01020304u /* arrays are native; refuse a store from another byte order */
@@ -65,6 +66,16 @@ static int ceil_log2(uint64_t n)
 static void key_name(char *out, size_t len, const char *prefix, const char *what)
 {
     snprintf(out, len, "%s.%s", prefix, what);
+}
+
+/* Hash part p: "hash", then "hash.1", "hash.2", ... */
+static void part_name(char *out, size_t len, uint64_t p)
+{
+    if (p == 0) {
+        snprintf(out, len, "hash");
+    } else {
+        snprintf(out, len, "hash.%llu", (unsigned long long)p);
+    }
 }
 
 static int lmdb_err(int rc, char *errbuf, size_t errbuf_len, const char *what)
@@ -210,7 +221,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     char name[32];
     int rc;
 
-    if (n >= SLOT_MULTI - 1 || n > SIZE_MAX / 32) {
+    if (n >= SLOT_MULTI - 1 || n > SIZE_MAX / 32 ||
+        n > (uint64_t)HW_IDX_PARTS_MAX << hw_idx_part_bits) {
         err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: %llu hashes is too many",
                         (unsigned long long)n);
         goto done;
@@ -228,19 +240,28 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         start += slot_len(s);
     }
 
-    if (n > 0) {
-        err = reserve(txn, dbi, prefix, "hash", (size_t)n * 32, &dst, errbuf, errbuf_len);
+    for (uint64_t p = 0; p < HW_IDX_PARTS_MAX; p++) {
+        uint64_t first = p << hw_idx_part_bits, cnt;
+
+        part_name(what, sizeof(what), p);
+        if (first >= n) {
+            drop_key(txn, dbi, prefix, what); /* parts a bigger segment left behind */
+            continue;
+        }
+        cnt = n - first < (1ull << hw_idx_part_bits) ? n - first : 1ull << hw_idx_part_bits;
+        err = reserve(txn, dbi, prefix, what, (size_t)cnt * 32, &dst, errbuf, errbuf_len);
         if (err != HW_OK) {
             goto done;
         }
-        memcpy(dst, hash, (size_t)n * 32);
+        memcpy(dst, hash + 4 * first, (size_t)cnt * 32);
+    }
+    if (n > 0) {
         err = reserve(txn, dbi, prefix, "list", (size_t)n * 4, &dst, errbuf, errbuf_len);
         if (err != HW_OK) {
             goto done;
         }
         memcpy(dst, list, (size_t)n * 4);
     } else {
-        drop_key(txn, dbi, prefix, "hash");
         drop_key(txn, dbi, prefix, "list");
     }
     if (n_slots > 0) {
@@ -441,7 +462,8 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
     }
     seg->n = get_u64(h + 12);
     seg->n_slots = (int)get_u32(h + 20);
-    if (seg->n >= SLOT_MULTI - 1 || seg->n_slots < 0 || seg->n_slots > HW_IDX_SLOTS) {
+    if (seg->n >= SLOT_MULTI - 1 || seg->n > (uint64_t)HW_IDX_PARTS_MAX << hw_idx_part_bits ||
+        seg->n_slots < 0 || seg->n_slots > HW_IDX_SLOTS) {
         err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad header", prefix);
         goto done;
     }
@@ -458,14 +480,21 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
         seg->n_slots = 0;
         goto done;
     }
-    err = fetch(txn, dbi, prefix, "hash", (size_t)seg->n * 32, &p, &seg->owned[0], errbuf,
-                errbuf_len);
-    if (err != HW_OK) {
-        goto done;
+    seg->part_bits = hw_idx_part_bits;
+    for (uint64_t part = 0; part << seg->part_bits < seg->n; part++) {
+        uint64_t first = part << seg->part_bits, cnt = seg->n - first;
+
+        cnt = cnt < (1ull << seg->part_bits) ? cnt : 1ull << seg->part_bits;
+        part_name(what, sizeof(what), part);
+        err = fetch(txn, dbi, prefix, what, (size_t)cnt * 32, &p, &seg->owned[part], errbuf,
+                    errbuf_len);
+        if (err != HW_OK) {
+            goto done;
+        }
+        seg->hash[part] = p;
     }
-    seg->hash = p;
-    err =
-        fetch(txn, dbi, prefix, "list", (size_t)seg->n * 4, &p, &seg->owned[1], errbuf, errbuf_len);
+    err = fetch(txn, dbi, prefix, "list", (size_t)seg->n * 4, &p, &seg->owned[HW_IDX_PARTS_MAX],
+                errbuf, errbuf_len);
     if (err != HW_OK) {
         goto done;
     }
@@ -500,7 +529,8 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
                             prefix, s);
             goto done;
         }
-        err = fetch(txn, dbi, prefix, what, len, &p, &seg->owned[2 + s], errbuf, errbuf_len);
+        err = fetch(txn, dbi, prefix, what, len, &p, &seg->owned[HW_IDX_PARTS_MAX + 1 + s], errbuf,
+                    errbuf_len);
         if (err != HW_OK) {
             goto done;
         }
@@ -568,19 +598,19 @@ struct search {
 
 HW_INLINE int verify_body(struct search *st)
 {
-    const uint64_t *hash = st->seg->hash;
+    const struct hw_idx_seg *seg = st->seg;
     size_t n = st->n_cands;
 
     st->n_cands = 0;
     for (size_t i = 0; i < PF_DIST && i < n; i++) {
-        __builtin_prefetch(hash + 4 * (size_t)st->cands[i]);
+        __builtin_prefetch(hw_idx_hash(seg, st->cands[i]));
     }
     for (size_t i = 0; i < n; i++) {
         int d;
         if (i + PF_DIST < n) {
-            __builtin_prefetch(hash + 4 * (size_t)st->cands[i + PF_DIST]);
+            __builtin_prefetch(hw_idx_hash(seg, st->cands[i + PF_DIST]));
         }
-        d = dist4(hash + 4 * (size_t)st->cands[i], st->qs[st->cvars[i]].q);
+        d = dist4(hw_idx_hash(seg, st->cands[i]), st->qs[st->cvars[i]].q);
         if (d <= st->tmax) {
             int rc = st->hit(st->ctx, st->cands[i], d, st->cvars[i]);
             if (rc != 0) {
@@ -596,7 +626,7 @@ HW_INLINE int scan_body(struct search *st)
     const struct hw_idx_seg *seg = st->seg;
 
     for (uint64_t id = 0; id < seg->n; id++) {
-        int d = dist4(seg->hash + 4 * id, st->q);
+        int d = dist4(hw_idx_hash(seg, id), st->q);
         if (d <= st->tmax) {
             int rc = st->hit(st->ctx, (uint32_t)id, d, st->variant);
             if (rc != 0) {
@@ -620,12 +650,15 @@ HW_INLINE int add_cand(struct search *st, uint32_t id, uint32_t tag)
 HW_INLINE void prefetch_key(const struct hw_idx_seg *seg, uint32_t tag)
 {
     uint32_t key = tag & 0xffffff;
-    int s = (tag >> 24) & 15;
 
-    __builtin_prefetch(seg->bmp[s] + (key >> 6));
-#ifndef HW_NO_RANK_PF
-    __builtin_prefetch(seg->rank[s] + (key >> 8));
-#endif
+    __builtin_prefetch(seg->bmp[(tag >> 24) & 15] + (key >> 6));
+}
+
+HW_INLINE void prefetch_rank(const struct hw_idx_seg *seg, uint32_t tag)
+{
+    uint32_t key = tag & 0xffffff;
+
+    __builtin_prefetch(seg->rank[(tag >> 24) & 15] + (key >> 8));
 }
 
 /*
@@ -648,34 +681,43 @@ HW_INLINE int flush_keys_body(struct search *st)
     for (size_t k = 0; k < PF_DIST && k < st->n_keys; k++) {
         prefetch_key(seg, st->keys[k]);
     }
+    /*
+     * Bitmap test, branch-free: whether a bucket is empty is a coin toss on a full segment,
+     * and a mispredicted branch costs about as much as the rest of the probe. The keys of
+     * non-empty buckets are kept (in place) for the rank stage.
+     */
     for (size_t k = 0; k < st->n_keys; k++) {
-        uint32_t tag = st->keys[k], key = tag & 0xffffff, idx, bit;
+        uint32_t tag = st->keys[k], key = tag & 0xffffff;
         int s = (tag >> 24) & 15;
-        const uint64_t *bmp = seg->bmp[s], *blk;
-        size_t wi = key >> 6, j;
-        uint64_t w, low;
 
         if (k + PF_DIST < st->n_keys) {
             prefetch_key(seg, st->keys[k + PF_DIST]);
         }
-        /*
-         * Branch-free: whether a bucket is empty is a coin toss on a full segment, and a
-         * mispredicted branch costs about as much as the rest of the probe.
-         */
-        w = bmp[wi];
-        bit = (uint32_t)(w >> (key & 63)) & 1;
-        j = wi & 3;
-        low = (1ull << (key & 63)) - 1;
-        blk = bmp + (wi - j);
+        st->keys[n_set] = tag; /* n_set <= k */
+        n_set += (uint32_t)(seg->bmp[s][key >> 6] >> (key & 63)) & 1;
+    }
+    /* Rank: which word of the slot a non-empty bucket owns (its bitmap line is cached). */
+    for (size_t k = 0; k < PF_DIST && k < n_set; k++) {
+        prefetch_rank(seg, st->keys[k]);
+    }
+    for (size_t k = 0; k < n_set; k++) {
+        uint32_t tag = st->keys[k], key = tag & 0xffffff, idx;
+        int s = (tag >> 24) & 15;
+        size_t wi = key >> 6, j = wi & 3;
+        const uint64_t *blk = seg->bmp[s] + (wi - j);
+        uint64_t low = (1ull << (key & 63)) - 1;
+
+        if (k + PF_DIST < n_set) {
+            prefetch_rank(seg, st->keys[k + PF_DIST]);
+        }
         idx = seg->rank[s][key >> 8];
         for (unsigned x = 0; x < 4; x++) {
             uint64_t m = (0 - (uint64_t)(x < j)) | (low & (0 - (uint64_t)(x == j)));
             idx += (uint32_t)__builtin_popcountll(blk[x] & m);
         }
-        bad |= bit & (idx >= seg->nnz[s]);
-        st->lo[n_set] = idx;
-        st->hi[n_set] = tag;
-        n_set += bit;
+        bad |= idx >= seg->nnz[s];
+        st->lo[k] = idx;
+        st->hi[k] = tag;
     }
     if (bad) {
         return HW_ECORRUPT;

@@ -21,11 +21,23 @@
 #define HW_IDX_MAX_BITS 24
 #define HW_IDX_FORMAT   3
 
+/*
+ * The hashes are stored in parts of at most 2^HW_IDX_PART_BITS (1 GiB each): LMDB 0.9 writes
+ * a value's pages with one write(2), which Linux cuts at 2 GiB, and LMDB then fails the commit
+ * with EIO (a single 2.56 GB value at 80M entries did).
+ */
+#define HW_IDX_PART_BITS 25
+#define HW_IDX_PARTS_MAX 128 /* 2^32 hashes */
+
+/* Test hook: the part size in bits used by builds and loads (HW_IDX_PART_BITS). */
+extern int hw_idx_part_bits;
+
 struct hw_idx_seg {
     uint64_t n;
-    const uint64_t *hash; /* n * 4 words, hash i at hash[4 * i] */
-    const uint32_t *list; /* n list ids */
-    int n_slots;          /* 0: no tables, always scanned */
+    int part_bits;
+    const uint64_t *hash[HW_IDX_PARTS_MAX]; /* hash i at hw_idx_hash(seg, i) */
+    const uint32_t *list;                   /* n list ids */
+    int n_slots;                            /* 0: no tables, always scanned */
     int bits[HW_IDX_SLOTS];
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS]; /* bit positions (k = 16 * row + col) */
     const uint32_t *rank[HW_IDX_SLOTS];         /* per 256 buckets: non-empty ones before */
@@ -34,8 +46,14 @@ struct hw_idx_seg {
     const uint32_t *ovf[HW_IDX_SLOTS];          /* lists of multi-hash buckets */
     uint32_t nnz[HW_IDX_SLOTS];
     uint32_t ovf_len[HW_IDX_SLOTS];
-    void *owned[2 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
+    void *owned[HW_IDX_PARTS_MAX + 1 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
 };
+
+/* The 4 words of hash `id` of the segment. */
+static inline const uint64_t *hw_idx_hash(const struct hw_idx_seg *seg, uint64_t id)
+{
+    return seg->hash[id >> seg->part_bits] + 4 * (id & ((1ull << seg->part_bits) - 1));
+}
 
 /* Test hook: 0 = choose by cost (default), 1 = always use the tables, 2 = always scan. */
 extern int hw_idx_mode;

@@ -1757,7 +1757,7 @@ static int hit_add(void *ctx, uint32_t id, int distance, int variant)
         h->v = nv;
         h->cap = ncap;
     }
-    memcpy(h->v[h->n].hash, h->seg->hash + 4 * (size_t)id, 32);
+    memcpy(h->v[h->n].hash, hw_idx_hash(h->seg, id), 32);
     h->v[h->n].list_idx = idx;
     h->v[h->n].variant = (uint8_t)variant;
     h->v[h->n].distance = (uint16_t)distance;

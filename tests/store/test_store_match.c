@@ -235,7 +235,7 @@ static void load_layout(void)
     CHECK(mdb_dbi_open(txn, "pdqidx", 0, &dbi) == 0);
     CHECK_OK(hw_idx_load(txn, dbi, "b", &layout, NULL, 0));
     /* Keep only the header part: the arrays die with the transaction. */
-    layout.hash = NULL;
+    memset(layout.hash, 0, sizeof(layout.hash));
     layout.list = NULL;
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
         layout.rank[s] = NULL;
@@ -344,6 +344,8 @@ int main(int argc, char **argv)
     int scale = argc > 1 ? atoi(argv[1]) : 1;
     struct hw_list_config cfg = {NULL, NULL, 0};
 
+    /* Hash parts of 4096 (1 GiB in production): every round spans several parts. */
+    hw_idx_part_bits = 12;
     t_tmpdir(dir, sizeof(dir));
     CHECK_OK(hw_store_open(dir, 0, &store, NULL, 0));
     if (store == NULL) {
