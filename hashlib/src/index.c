@@ -171,7 +171,7 @@ static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *
 }
 
 /*
- * Slot table layout (format 3), one LMDB value per slot, native byte order:
+ * Slot table layout (format 4), one LMDB value per slot, native byte order:
  *   u32 nnz (non-empty buckets), 44 bytes of 0 (LMDB puts a large value 16 bytes into a
  *       page: the rank table and the bitmap then start on a cache line),
  *   u32 rank[2^bits / 256]  non-empty buckets before each block of 256,

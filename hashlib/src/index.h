@@ -19,7 +19,7 @@
  */
 #define HW_IDX_SLOTS    11
 #define HW_IDX_MAX_BITS 24
-#define HW_IDX_FORMAT   3
+#define HW_IDX_FORMAT   4
 
 /*
  * The hashes are stored in parts of at most 2^HW_IDX_PART_BITS (1 GiB each): LMDB 0.9 writes
