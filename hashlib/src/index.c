@@ -68,13 +68,13 @@ static void key_name(char *out, size_t len, const char *prefix, const char *what
     snprintf(out, len, "%s.%s", prefix, what);
 }
 
-/* Hash part p: "hash", then "hash.1", "hash.2", ... */
+/* Hash part p (< HW_IDX_PARTS_MAX): "hash", then "hash.1", "hash.2", ... */
 static void part_name(char *out, size_t len, uint64_t p)
 {
     if (p == 0) {
         snprintf(out, len, "hash");
     } else {
-        snprintf(out, len, "hash.%llu", (unsigned long long)p);
+        snprintf(out, len, "hash.%u", (unsigned)(p % HW_IDX_PARTS_MAX));
     }
 }
 
