@@ -346,6 +346,43 @@ static int check_schema(MDB_txn *txn, hw_store *s, const char *dir, int *present
     return HW_OK;
 }
 
+static int rebuild_base(MDB_txn *txn, hw_store *s, char *errbuf, size_t errbuf_len);
+
+/*
+ * A base segment written by another build (its format is not this build's) is rebuilt from
+ * `entries` when the store is opened for writing, so that an upgraded server answers at once
+ * instead of failing every PDQ look-up until the next import. Other problems of the segment
+ * are left for the look-ups to report.
+ */
+static int index_upgrade(hw_store *s, char *errbuf, size_t errbuf_len)
+{
+    struct hw_idx_seg seg;
+    MDB_txn *txn = NULL;
+    int rc, err;
+
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return lmdb_err(rc, errbuf, errbuf_len, "store open");
+    }
+    err = hw_idx_load(txn, s->pdqidx, "b", &seg, NULL, 0);
+    hw_idx_seg_release(&seg);
+    mdb_txn_abort(txn);
+    if (err != HW_EVERSION) {
+        return HW_OK;
+    }
+    rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return lmdb_err(rc, errbuf, errbuf_len, "index upgrade");
+    }
+    err = rebuild_base(txn, s, errbuf, errbuf_len);
+    if (err != HW_OK) {
+        mdb_txn_abort(txn);
+        return err;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc != 0 ? lmdb_err(rc, errbuf, errbuf_len, "index upgrade") : HW_OK;
+}
+
 int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf, size_t errbuf_len)
 {
     hw_store *s = NULL;
@@ -416,6 +453,8 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
         txn = NULL;
         if (rc != 0) {
             err = lmdb_err(rc, errbuf, errbuf_len, "store open");
+        } else if (!(flags & HW_STORE_RDONLY)) {
+            err = index_upgrade(s, errbuf, errbuf_len);
         }
         goto done;
     }
