@@ -381,8 +381,8 @@ static int parse(int argc, char **argv, struct opts *o)
         i++;
     }
     if (o->count == 0 || o->count > 2000000000ull || o->queries < 2 || o->brute_queries < 2 ||
-        o->clustered < 0 || o->clustered > 1) {
-        cli_err("bench store: bad --count, --queries, --brute-queries or --clustered");
+        o->clustered < 0 || o->clustered > 1 || o->resume >= o->count) {
+        cli_err("bench store: bad --count, --queries, --brute-queries, --clustered or --resume");
         return -1;
     }
     rng_state = o->seed;
