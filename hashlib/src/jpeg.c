@@ -22,13 +22,15 @@
  */
 #define HW_JPEG_MAX_WARNINGS 1000 /* ours; ImageMagick's jpeg:max-warnings is of that order */
 
-/* When the fast path pays, measured with hashwatch bench hash (thread CPU time, 4:2:0 q90, on a
- * shared 2-core machine): 3-4 MP 1.03-1.13x the full decode, 12 MP 0.88-1.05x (no reliable
- * gain), 48 MP 0.83x, 600x9000 0.74-0.80x. It skips libjpeg's IDCT of block rows no sampled row
- * reads, which needs a side of several thousand pixels, and the per-pixel upsampling and colour
- * conversion; libjpeg's entropy decoding alone is 0.63-0.72x of a full decode here. */
-#define HW_JPEG_FAST_MIN_PIXELS 16000000u
-#define HW_JPEG_FAST_MIN_SIDE   4096u
+/* When the fast path pays, measured with hashwatch bench hash (thread CPU time, 4:2:0 q90-92,
+ * on a shared 2-core machine). With libjpeg's entropy decoder (progressive and arithmetic
+ * files): 3-4 MP 1.03-1.13x the full decode, 12 MP 0.88-1.05x, 48 MP 0.83x, 600x9000
+ * 0.74-0.80x, so only from 16 MP or a 4096-pixel side. With our own (jpeg_scan.c, one
+ * sequential Huffman scan): 1.7 MP 0.98-1.10x, 3 MP 0.93-0.97x, 4.8 MP 0.75-0.87x, 12 MP
+ * 0.65-0.73x, so from 2.5 MP. */
+#define HW_JPEG_FAST_MIN_PIXELS     16000000u
+#define HW_JPEG_FAST_MIN_SIDE       4096u
+#define HW_JPEG_FAST_MIN_PIXELS_SEQ 2500000u
 
 /* Error manager: the only place a setjmp/longjmp crosses libjpeg. */
 struct jpeg_err {
@@ -337,7 +339,9 @@ static int jpeg_run(struct jpeg_job *j, char *errbuf, size_t errbuf_len)
     sampled = out_w != info->width || out_h != info->height;
     want_fast = sampled && !(j->flags & HW_DECODE_FULL) && !j->fast_declined &&
                 ((j->flags & HW_JPEG_FAST_ONLY) ||
-                 (uint64_t)info->width * info->height >= HW_JPEG_FAST_MIN_PIXELS ||
+                 (uint64_t)info->width * info->height >= (ci->progressive_mode || ci->arith_code
+                                                              ? HW_JPEG_FAST_MIN_PIXELS
+                                                              : HW_JPEG_FAST_MIN_PIXELS_SEQ) ||
                  info->width >= HW_JPEG_FAST_MIN_SIDE || info->height >= HW_JPEG_FAST_MIN_SIDE);
     if (want_fast) {
         rc = hw_jpeg_fast_decode(d, ci, out_w, out_h, j->flags, j->px);

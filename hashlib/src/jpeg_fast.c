@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "jpeg_fast.h"
+#include "jpeg_scan.h"
 
 /*
  * Why this is exact. libjpeg-turbo's default decode of an 8-bit JPEG is: entropy decoding (and,
@@ -18,6 +19,12 @@
  *
  * What is saved: libjpeg's IDCT of blocks no sampled row touches (most of a tall image),
  * upsampling and colour conversion of every pixel, and the full-width RGB rows.
+ *
+ * Baseline files (one sequential Huffman scan, what cameras and most encoders write) go
+ * further: our own entropy decoder (jpeg_scan.c) replaces libjpeg's, and the loop over MCUs
+ * below replaces jpeg_read_raw_data, handing each block of a needed block row to libjpeg's
+ * IDCT method directly. On anything that decoder does not reproduce exactly it declines, and
+ * the image is decoded again from the start by libjpeg.
  */
 
 #define FAST_MAX_RAW_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
@@ -61,10 +68,12 @@ struct fast_comp {
     uint32_t *col_n;   /* the next nearer one (fancy filters), */
     uint8_t *col_bias; /* and the filter's rounding bias */
     uint8_t *vals;     /* the component's upsampled value at each output column */
+    int32_t q0;        /* DC quantiser (our entropy decoder's DC-only blocks) */
 };
 
 struct fast_ctx {
     j_decompress_ptr ci;
+    struct hw_jpeg_scan *scan; /* our entropy decoder, NULL when libjpeg's decodes */
     struct fast_comp comp[4];
     int ncomp;
     uint32_t imcu; /* the iMCU row jpeg_read_raw_data is producing */
@@ -367,6 +376,17 @@ int hw_jpeg_point_idct(const struct hw_jpeg_idct_matrix *m, const JCOEF *coef,
 }
 #endif
 
+/* Point block row br's eight output rows at its stored rows (the rest at scratch). */
+static void fast_block_row_ptrs(struct fast_comp *fc, uint32_t br, JSAMPROW *ptrs)
+{
+    for (uint32_t k = 0; k < DCTSIZE; k++) {
+        uint32_t r = br * DCTSIZE + k;
+
+        ptrs[k] =
+            (fc->mask[br] >> k) & 1u ? fc->rows + (size_t)fc->slot[r] * fc->row_len : fc->scratch;
+    }
+}
+
 /* libjpeg hands us each block it would inverse-transform. */
 static void fast_idct_hook(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPTR coef,
                            JSAMPARRAY out, JDIMENSION out_col)
@@ -398,12 +418,7 @@ static void fast_idct_hook(j_decompress_ptr ci, jpeg_component_info *cp, JCOEFPT
         return; /* no sampled row reads this block row */
     }
     if (fc->ptr_br != (long)br) {
-        for (uint32_t k = 0; k < DCTSIZE; k++) {
-            uint32_t r = br * DCTSIZE + k;
-
-            fc->ptrs[k] = (fc->mask[br] >> k) & 1u ? fc->rows + (size_t)fc->slot[r] * fc->row_len
-                                                   : fc->scratch;
-        }
+        fast_block_row_ptrs(fc, br, fc->ptrs);
         fc->ptr_br = (long)br;
     }
     fc->idct(ci, cp, coef, fc->ptrs, out_col);
@@ -611,6 +626,103 @@ static uint32_t fast_div_up(uint64_t a, uint64_t b)
     return (uint32_t)((a + b - 1) / b);
 }
 
+/* Zero a block the decoder wrote (aligned; a fixed-size memset here became rep stos). */
+static inline void fast_zero_block(JCOEF *b)
+{
+#ifdef FAST_HAVE_SSE2
+    const __m128i z = _mm_setzero_si128();
+
+    for (int i = 0; i < DCTSIZE2; i += 8) {
+        _mm_store_si128((__m128i *)(void *)(b + i), z);
+    }
+#else
+    memset(b, 0, DCTSIZE2 * sizeof(JCOEF));
+#endif
+}
+
+/*
+ * A block with only its DC coefficient: islow's output is one value everywhere, (dq + 4) >> 3
+ * for dq = dc * q (its two passes on the exact matrix: 4 dq, then (4 dq + 16) >> 5), offset
+ * by 128 and clamped. libjpeg's C and SIMD versions agree while dq stays within +-4088 (no
+ * 16-bit overflow, the output within [-511, 511] before the clamp); outside that, 1 and the
+ * caller runs libjpeg's method. Writes the needed rows of the block at column col.
+ */
+static inline int fast_dc_block(int32_t q0, JCOEF dc, unsigned rmask, JSAMPROW *rows,
+                                JDIMENSION col)
+{
+    int32_t dq = (int32_t)dc * q0, v;
+    uint8_t px;
+
+    if (dq < -4088 || dq > 4088) {
+        return 1;
+    }
+    v = ((dq + 4) >> 3) + CENTERJSAMPLE;
+    px = (uint8_t)(v < 0 ? 0 : v > MAXJSAMPLE ? MAXJSAMPLE : v);
+    for (unsigned m = rmask; m != 0; m &= m - 1) {
+        memset(rows[__builtin_ctz(m)] + col, px, DCTSIZE);
+    }
+    return 0;
+}
+
+/*
+ * The scan through our entropy decoder: every MCU decoded, the blocks of needed block rows
+ * inverse-transformed by libjpeg's method, in the order and with the arguments libjpeg's
+ * decompress_onepass uses (blocks outside the component, an MCU's right and bottom padding,
+ * are decoded and dropped as there). 0, or 1 to decline.
+ */
+static int fast_own_scan(struct fast_ctx *f)
+{
+    j_decompress_ptr ci = f->ci;
+    JCOEF blk[HW_SCAN_MAX_BLOCKS][DCTSIZE2] __attribute__((aligned(32)));
+    JSAMPROW ptrs[MAX_COMPS_IN_SCAN][MAX_SAMP_FACTOR][DCTSIZE];
+    uint8_t need[MAX_COMPS_IN_SCAN][MAX_SAMP_FACTOR];
+
+    memset(blk, 0, sizeof(blk));
+    for (JDIMENSION my = 0; my < ci->MCU_rows_in_scan; my++) {
+        /* this MCU row's block rows: needed or not, and where they go */
+        for (int c = 0; c < ci->comps_in_scan; c++) {
+            const jpeg_component_info *cp = ci->cur_comp_info[c];
+            struct fast_comp *fc = &f->comp[cp->component_index];
+
+            for (int yi = 0; yi < cp->MCU_height; yi++) {
+                uint32_t br = (uint32_t)my * (uint32_t)cp->MCU_height + (uint32_t)yi;
+
+                need[c][yi] = br < cp->height_in_blocks ? fc->mask[br] : 0;
+                if (need[c][yi] != 0) {
+                    fast_block_row_ptrs(fc, br, ptrs[c][yi]);
+                }
+            }
+        }
+        for (JDIMENSION mx = 0; mx < ci->MCUs_per_row; mx++) {
+            unsigned ac;
+            int b = 0;
+
+            if (hw_jpeg_scan_mcu(f->scan, blk, &ac) != 0) {
+                return 1;
+            }
+            for (int c = 0; c < ci->comps_in_scan; c++) {
+                jpeg_component_info *cp = ci->cur_comp_info[c];
+                struct fast_comp *fc = &f->comp[cp->component_index];
+                JDIMENSION bc0 = mx * (JDIMENSION)cp->MCU_width;
+
+                for (int yi = 0; yi < cp->MCU_height; yi++) {
+                    for (int xi = 0; xi < cp->MCU_width; xi++, b++) {
+                        JDIMENSION col = (bc0 + (JDIMENSION)xi) * DCTSIZE;
+
+                        if (need[c][yi] != 0 && bc0 + (JDIMENSION)xi < cp->width_in_blocks &&
+                            ((ac >> b) & 1u || fast_dc_block(fc->q0, blk[b][0], need[c][yi],
+                                                             ptrs[c][yi], col) != 0)) {
+                            fc->idct(ci, cp, blk[b], ptrs[c][yi], col);
+                        }
+                        fast_zero_block(blk[b]);
+                    }
+                }
+            }
+        }
+    }
+    return hw_jpeg_scan_finish(f->scan);
+}
+
 int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint32_t out_h,
                         unsigned flags, struct hw_pixels *px)
 {
@@ -619,12 +731,12 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
     size_t ch, stride, need, work = 0, off = 0, nrows[4] = {0};
     const uint32_t *cols = d->idx, *rows = d->idx + HW_PDQ_SAMPLE_DIM;
     long prev = -1;
-    int rc;
+    size_t scan_off = 0, scan_len = 0;
+    int rc, own_scan;
 
     memset(&f, 0, sizeof(f));
     f.ci = ci;
     f.ncomp = ci->num_components;
-    (void)flags;
     if (!FAST_HOOK_OK || ci->data_precision != 8 || f.ncomp < 1 || f.ncomp > 4 ||
         out_w > HW_PDQ_SAMPLE_DIM || out_h > HW_PDQ_SAMPLE_DIM) {
         return HW_JPEG_FAST_DECLINED;
@@ -656,6 +768,18 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
         work += fc->cp->height_in_blocks + nsamp * sizeof(uint32_t) +
                 HW_PDQ_SAMPLE_DIM * (2 + 2 * sizeof(uint32_t)) +
                 FAST_MAX_RAW_ROWS * sizeof(JSAMPROW) + 64;
+    }
+    /* Our entropy decoder where it may apply (it checks the rest itself): its state and the
+     * unstuffed copy of a restart interval. */
+    own_scan = !ci->progressive_mode && !ci->arith_code &&
+               ci->comps_in_scan == ci->num_components && ci->src != NULL;
+    if (own_scan) {
+        scan_len = hw_jpeg_scan_work(ci->src->bytes_in_buffer);
+        work = (work + 63) & ~(size_t)63;
+        scan_off = work;
+        work += sizeof(struct hw_jpeg_scan) + scan_len;
+    } else if (flags & HW_JPEG_OWN_SCAN_ONLY) {
+        return HW_JPEG_FAST_DECLINED;
     }
     rc = hw_buf_reserve(&d->work, &d->work_cap, work, d->lim.max_decoder_mem);
     if (rc != HW_OK) {
@@ -735,7 +859,27 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
         fc->idct = idct->inverse_DCT[c];
         idct->inverse_DCT[c] = fast_idct_hook;
     }
-    while (ci->output_scanline < ci->output_height) {
+    for (int c = 0; c < f.ncomp && own_scan; c++) {
+        own_scan = f.comp[c].cp->quant_table != NULL;
+        f.comp[c].q0 = own_scan ? f.comp[c].cp->quant_table->quantval[0] : 0;
+    }
+    if (own_scan) {
+        f.scan = (struct hw_jpeg_scan *)(void *)(d->work + scan_off);
+        if (hw_jpeg_scan_start(f.scan, ci, d->work + scan_off + sizeof(struct hw_jpeg_scan),
+                               scan_len) != 0) {
+            f.scan = NULL;
+        }
+    }
+    /* Our decoder leaves libjpeg's source and entropy state at the scan start: when it
+     * declines, libjpeg's own decoder runs the scan from there (and meets what ours refused,
+     * with libjpeg's warnings and errors). When it succeeds, the object is destroyed unread. */
+    if (f.scan != NULL && fast_own_scan(&f) != 0) {
+        f.scan = NULL;
+    }
+    if (f.scan == NULL && (flags & HW_JPEG_OWN_SCAN_ONLY)) {
+        return HW_JPEG_FAST_DECLINED;
+    }
+    while (f.scan == NULL && ci->output_scanline < ci->output_height) {
         JSAMPARRAY planes[4];
 
         for (int c = 0; c < f.ncomp; c++) {
@@ -747,7 +891,9 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
             return HW_JPEG_FAST_DECLINED;
         }
     }
-    jpeg_finish_decompress(ci);
+    if (f.scan == NULL) {
+        jpeg_finish_decompress(ci);
+    }
     if (f.bad) {
         return HW_JPEG_FAST_DECLINED;
     }

@@ -13,6 +13,10 @@
  * back to a full decode when the fast path declines (shows which path produced the pixels). */
 #define HW_JPEG_FAST_ONLY 0x100
 
+/* Internal flag for tests: decline the fast path unless our own entropy decoder (jpeg_scan.c)
+ * decoded the scan, instead of letting libjpeg's decode it. */
+#define HW_JPEG_OWN_SCAN_ONLY 0x200
+
 /* Not an error: the fast path cannot reproduce libjpeg exactly here; decode in full instead. */
 #define HW_JPEG_FAST_DECLINED 1
 

@@ -1,0 +1,381 @@
+/* jpeg_scan.c: our own entropy decoder for baseline (sequential Huffman) JPEG scans. */
+#include <string.h>
+
+#include "jpeg_scan.h"
+
+/*
+ * Why: entropy decoding is most of what a sampled decode costs (every block is needed at
+ * 12 MP), and libjpeg-turbo's decoder is byte-at-a-time around its stuffing checks. Here the
+ * stuffing is removed once per restart interval (memchr and memcpy), after which the bit
+ * reader refills branch-free with one unaligned 64-bit load, and a 10-bit table decodes an AC
+ * code together with its value bits in one look-up.
+ *
+ * Why it is exact: Huffman decoding is lossless and canonical, so on data a clean encoder
+ * wrote, any correct decoder stores the same coefficients libjpeg stores (libjpeg's rules are
+ * reproduced: DC predictions kept as int and stored truncated to 16 bits, an AC run past
+ * position 63 stores at 63, any EOB-like symbol (size 0, run < 15) ends the block). Wherever
+ * libjpeg would warn or fail (a code longer than 16 bits, data running into a marker, a
+ * restart marker out of sequence, whole bytes left over before a marker, no EOI after the
+ * scan), this decoder stops with 1 and the caller redoes the image with libjpeg, so damaged
+ * files get exactly libjpeg's result. tests/jpeg/test_jpeg_scan.c compares the coefficients
+ * with libjpeg's on generated, conformance and mutated files.
+ */
+
+#define SCAN_PAD                                                                                   \
+    4096                   /* zero bytes after a segment: > one MCU's worst case (10 blocks of     \
+                            * 64 codes of 16 + 15 bits = 2480 bytes) plus one 8-byte load */
+#define SCAN_EOB      0x40 /* fast_ac flag: end of block (length in the low 5 bits) */
+#define SCAN_PRED_MAX (1 << 30) /* DC prediction bound; libjpeg's int would overflow at 2^31 */
+
+/* Zig-zag position -> natural order, with libjpeg's 16 extra entries: runs past 63 land on 63. */
+static const uint8_t scan_natural[DCTSIZE2 + 16] = {
+    0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33,
+    40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36,
+    29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
+    47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63};
+
+size_t hw_jpeg_scan_work(size_t len)
+{
+    return len + SCAN_PAD;
+}
+
+/* libjpeg's HUFF_EXTEND: s value bits v as a signed coefficient. s in 1..15. */
+static inline int32_t scan_extend(uint32_t v, unsigned s)
+{
+    return v < (1u << (s - 1)) ? (int32_t)v - (int32_t)(1u << s) + 1 : (int32_t)v;
+}
+
+/*
+ * Build the decoding tables of one DHT table, with the checks libjpeg's
+ * jpeg_make_d_derived_tbl makes (it has already accepted the table when decompression
+ * started; a table it refused never gets here, but this decoder does not rely on that).
+ */
+static int scan_build(struct hw_scan_huff *h, const JHUFF_TBL *t, int is_dc)
+{
+    unsigned n = 0, k = 0;
+    uint32_t code = 0;
+
+    if (t == NULL) {
+        return 1;
+    }
+    for (int l = 1; l <= 16; l++) {
+        n += t->bits[l];
+    }
+    if (n > 256) {
+        return 1;
+    }
+    memcpy(h->vals, t->huffval, n);
+    memset(h->fast, 0, sizeof(h->fast));
+    memset(h->fast_ac, 0, sizeof(h->fast_ac));
+    for (int l = 1; l <= 16; l++) {
+        unsigned cnt = t->bits[l];
+
+        h->maxcode[l] = -1;
+        h->valoff[l] = 0;
+        if (cnt != 0) {
+            h->valoff[l] = (int32_t)k - (int32_t)code;
+            for (unsigned i = 0; i < cnt; i++, k++, code++) {
+                uint8_t sym = h->vals[k];
+
+                if (is_dc && sym > 15) {
+                    return 1;
+                }
+                if (l > HW_SCAN_FAST_BITS) {
+                    continue;
+                }
+                /* every table index whose first l bits are this code */
+                for (uint32_t j = code << (HW_SCAN_FAST_BITS - l);
+                     j < (code + 1) << (HW_SCAN_FAST_BITS - l); j++) {
+                    unsigned r = sym >> 4, sz = sym & 15u;
+
+                    h->fast[j] = (uint16_t)(((unsigned)sym << 8) | (unsigned)l);
+                    if (is_dc) {
+                        continue;
+                    }
+                    if (sz == 0) {
+                        h->fast_ac[j] = r == 15 ? (int32_t)((15u << 8) | (unsigned)l)
+                                                : (int32_t)(SCAN_EOB | (unsigned)l);
+                    } else if ((unsigned)l + sz <= HW_SCAN_FAST_BITS) {
+                        uint32_t v = (j >> (HW_SCAN_FAST_BITS - l - sz)) & ((1u << sz) - 1u);
+
+                        h->fast_ac[j] = (int32_t)(((uint32_t)scan_extend(v, sz) << 16) | (r << 8) |
+                                                  ((unsigned)l + sz));
+                    }
+                }
+            }
+            h->maxcode[l] = (int32_t)code - 1;
+        }
+        /* libjpeg: the codes of a length must not reach the all-ones code */
+        if (code >= (1u << l)) {
+            return 1;
+        }
+        code <<= 1;
+    }
+    h->maxcode[0] = -1;
+    h->maxcode[17] = -1;
+    return 0;
+}
+
+/*
+ * Unstuff the next restart interval into s->buf: FF 00 is a data FF (as is FF FF... 00, which
+ * libjpeg reads the same way), any other FF xx ends the interval with marker xx.
+ */
+static void scan_segment(struct hw_jpeg_scan *s)
+{
+    const uint8_t *in = s->in, *end = s->in_end;
+    uint8_t *o = s->buf;
+
+    s->marker = -1;
+    while (in < end) {
+        const uint8_t *ff = memchr(in, 0xFF, (size_t)(end - in));
+        const uint8_t *q;
+
+        if (ff == NULL) {
+            memcpy(o, in, (size_t)(end - in));
+            o += end - in;
+            in = end;
+            break;
+        }
+        memcpy(o, in, (size_t)(ff - in));
+        o += ff - in;
+        for (q = ff + 1; q < end && *q == 0xFF; q++) {
+        }
+        if (q == end) {
+            in = end;
+            break;
+        }
+        in = q + 1;
+        if (*q == 0) {
+            *o++ = 0xFF;
+            continue;
+        }
+        s->marker = *q;
+        break;
+    }
+    s->in = in;
+    s->seg_len = (size_t)(o - s->buf);
+    memset(o, 0, SCAN_PAD);
+    s->p = s->buf;
+    s->bits = 0;
+    s->nb = 0;
+}
+
+int hw_jpeg_scan_start(struct hw_jpeg_scan *s, j_decompress_ptr ci, uint8_t *work, size_t work_len)
+{
+    const uint8_t *at = ci->src != NULL ? ci->src->next_input_byte : NULL;
+    size_t avail = ci->src != NULL ? ci->src->bytes_in_buffer : 0;
+    int built_dc = 0, built_ac = 0;
+
+    if (ci->data_precision != 8 || ci->progressive_mode || ci->arith_code ||
+        ci->comps_in_scan != ci->num_components || ci->comps_in_scan > MAX_COMPS_IN_SCAN ||
+        ci->Ss != 0 || ci->Se != DCTSIZE2 - 1 || ci->Ah != 0 || ci->Al != 0 ||
+        ci->blocks_in_MCU < 1 || ci->blocks_in_MCU > HW_SCAN_MAX_BLOCKS || ci->unread_marker != 0 ||
+        at == NULL || work_len < avail + SCAN_PAD) {
+        return 1;
+    }
+    memset(s->pred, 0, sizeof(s->pred));
+    s->blocks = 0;
+    for (int c = 0; c < ci->comps_in_scan; c++) {
+        const jpeg_component_info *cp = ci->cur_comp_info[c];
+        int dt = cp->dc_tbl_no, at_ = cp->ac_tbl_no;
+
+        if (dt < 0 || dt >= NUM_HUFF_TBLS || at_ < 0 || at_ >= NUM_HUFF_TBLS ||
+            cp->MCU_blocks < 1 || s->blocks + cp->MCU_blocks > HW_SCAN_MAX_BLOCKS) {
+            return 1;
+        }
+        if (!(built_dc & (1 << dt))) {
+            if (scan_build(&s->dc[dt], ci->dc_huff_tbl_ptrs[dt], 1) != 0) {
+                return 1;
+            }
+            built_dc |= 1 << dt;
+        }
+        if (!(built_ac & (1 << at_))) {
+            if (scan_build(&s->ac[at_], ci->ac_huff_tbl_ptrs[at_], 0) != 0) {
+                return 1;
+            }
+            built_ac |= 1 << at_;
+        }
+        for (int b = 0; b < cp->MCU_blocks; b++) {
+            s->blk_comp[s->blocks] = (uint8_t)c;
+            s->blk_dc[s->blocks] = &s->dc[dt];
+            s->blk_ac[s->blocks] = &s->ac[at_];
+            s->blocks++;
+        }
+    }
+    if (s->blocks != ci->blocks_in_MCU) {
+        return 1;
+    }
+    s->restart_interval = ci->restart_interval;
+    s->restarts_to_go = ci->restart_interval;
+    s->next_rst = 0;
+    s->in = at;
+    s->in_end = at + avail;
+    s->buf = work;
+    s->buf_cap = work_len;
+    scan_segment(s);
+    return 0;
+}
+
+/* Bits taken from the current interval so far. */
+static inline uint64_t scan_used(const struct hw_jpeg_scan *s)
+{
+    return (uint64_t)(s->p - s->buf) * 8u - s->nb;
+}
+
+/* The interval ended: all its bits but a partial byte were used, and nothing more. */
+static inline int scan_segment_done(const struct hw_jpeg_scan *s)
+{
+    uint64_t used = scan_used(s), have = (uint64_t)s->seg_len * 8u;
+
+    return used <= have && have - used < 8;
+}
+
+static inline uint64_t scan_load_be64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return __builtin_bswap64(v);
+}
+
+/* Make 56..63 bits valid (reads at most 8 bytes at p; the segment padding covers it). */
+#define SCAN_REFILL()                                                                              \
+    do {                                                                                           \
+        bits |= scan_load_be64(p) >> nb;                                                           \
+        p += (63u - nb) >> 3;                                                                      \
+        nb |= 56u;                                                                                 \
+    } while (0)
+
+#define SCAN_DROP(n)                                                                               \
+    do {                                                                                           \
+        bits <<= (n);                                                                              \
+        nb -= (n);                                                                                 \
+    } while (0)
+
+/* A code longer than the look-up table: canonical decoding, as libjpeg's jpeg_huff_decode. */
+static inline int scan_slow_sym(const struct hw_scan_huff *h, uint64_t *bits, unsigned *nb)
+{
+    for (unsigned l = HW_SCAN_FAST_BITS + 1; l <= 16; l++) {
+        int32_t code = (int32_t)(*bits >> (64 - l));
+
+        if (code <= h->maxcode[l]) {
+            *bits <<= l;
+            *nb -= l;
+            return h->vals[(code + h->valoff[l]) & 0xff];
+        }
+    }
+    return -1; /* libjpeg: "Corrupt JPEG data: bad Huffman code" */
+}
+
+static inline int scan_sym(const struct hw_scan_huff *h, uint64_t *bits, unsigned *nb)
+{
+    unsigned e = h->fast[*bits >> (64 - HW_SCAN_FAST_BITS)];
+
+    if (e != 0) {
+        unsigned l = e & 0xffu;
+
+        *bits <<= l;
+        *nb -= l;
+        return (int)(e >> 8);
+    }
+    return scan_slow_sym(h, bits, nb);
+}
+
+int hw_jpeg_scan_mcu(struct hw_jpeg_scan *s, JCOEF (*blk)[DCTSIZE2], unsigned *ac_blocks)
+{
+    const uint8_t *p;
+    uint64_t bits;
+    unsigned nb, acb = 0;
+
+    if (s->restart_interval != 0) {
+        if (s->restarts_to_go == 0) {
+            if (!scan_segment_done(s) || s->marker != (int)(0xD0 + s->next_rst)) {
+                return 1;
+            }
+            s->next_rst = (s->next_rst + 1) & 7u;
+            scan_segment(s);
+            memset(s->pred, 0, sizeof(s->pred));
+            s->restarts_to_go = s->restart_interval;
+        }
+        s->restarts_to_go--;
+    }
+    p = s->p;
+    bits = s->bits;
+    nb = s->nb;
+    for (int b = 0; b < s->blocks; b++) {
+        const struct hw_scan_huff *ac = s->blk_ac[b];
+        JCOEF *out = blk[b];
+        int32_t pred;
+        int sym;
+        unsigned k;
+
+        SCAN_REFILL();
+        sym = scan_sym(s->blk_dc[b], &bits, &nb);
+        if (sym < 0) {
+            return 1;
+        }
+        pred = s->pred[s->blk_comp[b]];
+        if (sym != 0) {
+            uint32_t v = (uint32_t)(bits >> (64 - sym));
+
+            SCAN_DROP((unsigned)sym);
+            pred += scan_extend(v, (unsigned)sym);
+            if (pred > SCAN_PRED_MAX || pred < -SCAN_PRED_MAX) {
+                return 1;
+            }
+            s->pred[s->blk_comp[b]] = pred;
+        }
+        out[0] = (JCOEF)(int16_t)(uint16_t)(uint32_t)pred; /* libjpeg's (JCOEF) cast */
+
+        for (k = 1; k < DCTSIZE2;) {
+            /* At least 25 bits are valid here (56 after a refill, at most 31 taken since), so
+             * the look-up index does not wait for the refill: the load runs beside it. */
+            uint32_t idx = (uint32_t)(bits >> (64 - HW_SCAN_FAST_BITS));
+            int32_t e;
+
+            SCAN_REFILL();
+            e = ac->fast_ac[idx];
+            if (e != 0) {
+                unsigned l = (unsigned)e & 31u;
+
+                SCAN_DROP(l);
+                if (e & SCAN_EOB) {
+                    break;
+                }
+                k += ((unsigned)e >> 8) & 15u;
+                out[scan_natural[k]] = (JCOEF)(e >> 16);
+                k++;
+                continue;
+            }
+            sym = scan_sym(ac, &bits, &nb);
+            if (sym < 0) {
+                return 1;
+            }
+            if ((sym & 15) != 0) {
+                unsigned sz = (unsigned)sym & 15u;
+                uint32_t v = (uint32_t)(bits >> (64 - sz));
+
+                SCAN_DROP(sz);
+                k += (unsigned)sym >> 4;
+                out[scan_natural[k]] = (JCOEF)scan_extend(v, sz);
+                k++;
+            } else if ((sym >> 4) == 15) {
+                k += 16;
+            } else {
+                break;
+            }
+        }
+        acb |= (unsigned)(k > 1) << b;
+    }
+    *ac_blocks = acb;
+    s->p = p;
+    s->bits = bits;
+    s->nb = nb;
+    /* Data running past the interval: libjpeg would warn and decode zeros from here on. */
+    return scan_used(s) > (uint64_t)s->seg_len * 8u;
+}
+
+int hw_jpeg_scan_finish(struct hw_jpeg_scan *s)
+{
+    return !(scan_segment_done(s) && s->marker == 0xD9);
+}
