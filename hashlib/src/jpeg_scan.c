@@ -117,8 +117,11 @@ static int scan_build(struct hw_scan_huff *h, const JHUFF_TBL *t, int is_dc)
 }
 
 /*
- * Unstuff the next restart interval into s->buf: FF 00 is a data FF (as is FF FF... 00, which
- * libjpeg reads the same way), any other FF xx ends the interval with marker xx.
+ * Unstuff the next restart interval into s->buf: FF 00 is a data FF, FF xx (any number of FFs)
+ * ends the interval with marker xx. FF FF 00 is not valid JPEG, and libjpeg-turbo 2.1 reads it
+ * two ways: its slow path as a data FF, its fast path as a marker, after which it decodes zero
+ * bits, falls back to the slow path and keeps the coefficients the zeros gave. It ends the
+ * interval here with no marker, which makes this decoder decline.
  */
 static void scan_segment(struct hw_jpeg_scan *s)
 {
@@ -145,9 +148,13 @@ static void scan_segment(struct hw_jpeg_scan *s)
             break;
         }
         in = q + 1;
-        if (*q == 0) {
+        if (*q == 0 && q == ff + 1) {
             *o++ = 0xFF;
             continue;
+        }
+        if (*q == 0) {
+            in = end; /* FF FF 00: see above */
+            break;
         }
         s->marker = *q;
         break;
