@@ -22,9 +22,21 @@
  */
 
 #define SCAN_PAD                                                                                   \
-    4096                   /* zero bytes after a segment: > one MCU's worst case (10 blocks of     \
-                            * 64 codes of 16 + 15 bits = 2480 bytes) plus one 8-byte load */
-#define SCAN_EOB      0x40 /* fast_ac flag: end of block (length in the low 5 bits) */
+    4096 /* zero bytes after a segment: > one MCU's worst case (10 blocks of                       \
+          * 64 codes of 16 + 15 bits = 2480 bytes) plus one 8-byte load */
+/*
+ * An AC look-up entry (fast_ac): up to two symbols whose codes and value bits fit in the
+ * table's HW_SCAN_FAST_BITS. Bits 0-5 hold the length of the whole entry and nothing else, so
+ * a 64-bit shift by the entry needs no mask (x86 masks shift counts to 6 bits).
+ */
+#define SCAN_EOB1     (1ull << 7) /* the first symbol ends the block */
+#define SCAN_EOB2     (1ull << 6) /* the second symbol ends the block */
+#define SCAN_RUN1(e)  (((unsigned)(e) >> 8) & 15u)
+#define SCAN_RUN2(e)  (((unsigned)(e) >> 12) & 15u)
+#define SCAN_LEN1(e)  (((unsigned)(e) >> 16) & 63u) /* length of the first symbol alone */
+#define SCAN_HAS2     (1ull << 22) /* the second is a coefficient or a run of 16 zeros */
+#define SCAN_VAL1(e)  ((int16_t)(uint16_t)((e) >> 32))
+#define SCAN_VAL2(e)  ((int16_t)(uint16_t)((e) >> 48))
 #define SCAN_PRED_MAX (1 << 30) /* DC prediction bound; libjpeg's int would overflow at 2^31 */
 
 /* Zig-zag position -> natural order, with libjpeg's 16 extra entries: runs past 63 land on 63. */
@@ -43,6 +55,62 @@ size_t hw_jpeg_scan_work(size_t len)
 static inline int32_t scan_extend(uint32_t v, unsigned s)
 {
     return v < (1u << (s - 1)) ? (int32_t)v - (int32_t)(1u << s) + 1 : (int32_t)v;
+}
+
+/*
+ * One symbol of an AC entry from the first `avail` bits of `bits` (left-aligned in
+ * HW_SCAN_FAST_BITS): 0 when its code and value bits do not fit, else its length, with *sym
+ * and, for a coefficient, *val.
+ */
+static unsigned scan_ac_sym(const struct hw_scan_huff *h, uint32_t bits, unsigned avail,
+                            unsigned *sym, int32_t *val)
+{
+    unsigned e = h->fast[bits & ((1u << HW_SCAN_FAST_BITS) - 1u)], l = e & 0xffu, sz;
+
+    if (e == 0 || l > avail) {
+        return 0;
+    }
+    *sym = e >> 8;
+    sz = *sym & 15u;
+    *val = 0;
+    if (sz == 0) {
+        return l;
+    }
+    if (l + sz > avail) {
+        return 0;
+    }
+    *val = scan_extend((bits >> (HW_SCAN_FAST_BITS - l - sz)) & ((1u << sz) - 1u), sz);
+    return l + sz;
+}
+
+/*
+ * The AC entry for table index j: its first symbol, and a second one when it also fits. An
+ * end-of-block symbol is any size-0 symbol but a run of 16 zeros (r = 15), as in libjpeg.
+ */
+static uint64_t scan_ac_entry(const struct hw_scan_huff *h, uint32_t j)
+{
+    unsigned sym1, sym2, l1, l2;
+    int32_t v1, v2;
+    uint64_t e;
+
+    l1 = scan_ac_sym(h, j, HW_SCAN_FAST_BITS, &sym1, &v1);
+    if (l1 == 0) {
+        return 0;
+    }
+    if ((sym1 & 15u) == 0 && (sym1 >> 4) != 15) {
+        return SCAN_EOB1 | l1;
+    }
+    e = ((uint64_t)(uint16_t)v1 << 32) | ((uint64_t)l1 << 16) | ((uint64_t)(sym1 >> 4) << 8) | l1;
+    l2 = scan_ac_sym(h, (j << l1) & ((1u << HW_SCAN_FAST_BITS) - 1u), HW_SCAN_FAST_BITS - l1, &sym2,
+                     &v2);
+    if (l2 == 0) {
+        return e;
+    }
+    e = (e & ~(uint64_t)63) | (l1 + l2);
+    if ((sym2 & 15u) == 0 && (sym2 >> 4) != 15) {
+        return e | SCAN_EOB2;
+    }
+    return e | SCAN_HAS2 | ((uint64_t)(uint16_t)v2 << 48) | ((uint64_t)(sym2 >> 4) << 12);
 }
 
 /*
@@ -86,21 +154,7 @@ static int scan_build(struct hw_scan_huff *h, const JHUFF_TBL *t, int is_dc)
                 /* every table index whose first l bits are this code */
                 for (uint32_t j = code << (HW_SCAN_FAST_BITS - l);
                      j < (code + 1) << (HW_SCAN_FAST_BITS - l); j++) {
-                    unsigned r = sym >> 4, sz = sym & 15u;
-
                     h->fast[j] = (uint16_t)(((unsigned)sym << 8) | (unsigned)l);
-                    if (is_dc) {
-                        continue;
-                    }
-                    if (sz == 0) {
-                        h->fast_ac[j] = r == 15 ? (int32_t)((15u << 8) | (unsigned)l)
-                                                : (int32_t)(SCAN_EOB | (unsigned)l);
-                    } else if ((unsigned)l + sz <= HW_SCAN_FAST_BITS) {
-                        uint32_t v = (j >> (HW_SCAN_FAST_BITS - l - sz)) & ((1u << sz) - 1u);
-
-                        h->fast_ac[j] = (int32_t)(((uint32_t)scan_extend(v, sz) << 16) | (r << 8) |
-                                                  ((unsigned)l + sz));
-                    }
                 }
             }
             h->maxcode[l] = (int32_t)code - 1;
@@ -113,6 +167,11 @@ static int scan_build(struct hw_scan_huff *h, const JHUFF_TBL *t, int is_dc)
     }
     h->maxcode[0] = -1;
     h->maxcode[17] = -1;
+    if (!is_dc) {
+        for (uint32_t j = 0; j < (1u << HW_SCAN_FAST_BITS); j++) {
+            h->fast_ac[j] = scan_ac_entry(h, j);
+        }
+    }
     return 0;
 }
 
@@ -338,20 +397,36 @@ int hw_jpeg_scan_mcu(struct hw_jpeg_scan *s, JCOEF (*blk)[DCTSIZE2], unsigned *a
             /* At least 25 bits are valid here (56 after a refill, at most 31 taken since), so
              * the look-up index does not wait for the refill: the load runs beside it. */
             uint32_t idx = (uint32_t)(bits >> (64 - HW_SCAN_FAST_BITS));
-            int32_t e;
+            uint64_t e;
 
             SCAN_REFILL();
             e = ac->fast_ac[idx];
             if (e != 0) {
-                unsigned l = (unsigned)e & 31u;
+                uint64_t before = bits;
 
-                SCAN_DROP(l);
-                if (e & SCAN_EOB) {
+                SCAN_DROP((unsigned)e & 63u);
+                if (e & SCAN_EOB1) {
                     break;
                 }
-                k += ((unsigned)e >> 8) & 15u;
-                out[scan_natural[k]] = (JCOEF)(e >> 16);
+                k += SCAN_RUN1(e);
+                out[scan_natural[k]] = SCAN_VAL1(e);
                 k++;
+                if (k >= DCTSIZE2) {
+                    /* the block is full: a second symbol belongs to the next block */
+                    if (e & (SCAN_HAS2 | SCAN_EOB2)) {
+                        nb += ((unsigned)e & 63u) - SCAN_LEN1(e);
+                        bits = before << SCAN_LEN1(e);
+                    }
+                    break;
+                }
+                /* branch-free: without a second coefficient this stores 0 at position k,
+                 * not written yet; a run past 63 lands on 63, as in libjpeg */
+                k += SCAN_RUN2(e);
+                out[scan_natural[k]] = SCAN_VAL2(e);
+                k += (unsigned)(e >> 22) & 1u;
+                if (e & SCAN_EOB2) {
+                    break;
+                }
                 continue;
             }
             sym = scan_sym(ac, &bits, &nb);

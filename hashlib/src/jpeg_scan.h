@@ -13,11 +13,11 @@
 
 /* A Huffman table as the decoder reads it. */
 struct hw_scan_huff {
-    uint16_t fast[1 << HW_SCAN_FAST_BITS];   /* (symbol << 8) | length; 0: longer code */
-    int32_t fast_ac[1 << HW_SCAN_FAST_BITS]; /* AC: (value << 16) | (run << 8) | length, or
-                                              * HW_SCAN_EOB | length; 0: not in one look-up */
-    int32_t maxcode[18];                     /* largest code of each length, -1 for none */
-    int32_t valoff[18];                      /* code of length l -> vals[code + valoff[l]] */
+    uint16_t fast[1 << HW_SCAN_FAST_BITS];    /* (symbol << 8) | length; 0: longer code */
+    uint64_t fast_ac[1 << HW_SCAN_FAST_BITS]; /* AC: one or two symbols with their values
+                                               * (jpeg_scan.c); 0: not in one look-up */
+    int32_t maxcode[18];                      /* largest code of each length, -1 for none */
+    int32_t valoff[18];                       /* code of length l -> vals[code + valoff[l]] */
     uint8_t vals[256];
 };
 
