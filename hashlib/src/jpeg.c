@@ -26,8 +26,8 @@
  * on a shared 2-core machine). With libjpeg's entropy decoder (progressive and arithmetic
  * files): 3-4 MP 1.03-1.13x the full decode, 12 MP 0.88-1.05x, 48 MP 0.83x, 600x9000
  * 0.74-0.80x, so only from 16 MP or a 4096-pixel side. With our own (jpeg_scan.c, one
- * sequential Huffman scan): 1.7 MP 0.98-1.10x, 3 MP 0.93-0.97x, 4.8 MP 0.75-0.87x, 12 MP
- * 0.65-0.73x, so from 2.5 MP. */
+ * sequential Huffman scan): 1-1.7 MP 0.98-1.14x, 3 MP 0.80-0.92x, 4-4.8 MP 0.69-0.83x,
+ * 12 MP 0.61-0.70x, so from 2.5 MP. */
 #define HW_JPEG_FAST_MIN_PIXELS     16000000u
 #define HW_JPEG_FAST_MIN_SIDE       4096u
 #define HW_JPEG_FAST_MIN_PIXELS_SEQ 2500000u
