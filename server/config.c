@@ -21,6 +21,7 @@ void srv_config_default(struct srv_config *c)
     c->timeout = 30;
     c->deadline = 60;
     c->lookup_max = 1000;
+    c->hot_index_mib = 32;
 }
 
 void srv_usage(FILE *f)
@@ -53,6 +54,10 @@ void srv_usage(FILE *f)
             "                         (default 60); ends clients that trickle bytes\n"
             "  --lookup-max N         hashes per /v1/lookup request (default 1000); JSON\n"
             "                         bodies are capped at 64 KiB + 512 bytes per hash\n"
+            "  --hot-index MIB        search a PDQ index of at least MIB MiB in a copy held in\n"
+            "                         transparent huge pages, made in the background after\n"
+            "                         each rebuild (default 32; 0 = search LMDB's map only);\n"
+            "                         faster look-ups on large lists for that memory again\n"
             "  --audit-log FILE       audit log (default <store>/audit.log)\n"
             "  --log FILE             request log, one line per request (default stderr);\n"
             "                         reopened on SIGHUP\n"
@@ -163,6 +168,9 @@ static int cfg_set(struct srv_config *c, const char *name, const char *v, char *
     } else if (strcmp(name, "lookup-max") == 0) {
         bad = cfg_uint(v, 1000000, &x) || x == 0;
         c->lookup_max = (unsigned)x;
+    } else if (strcmp(name, "hot-index") == 0) {
+        bad = cfg_uint(v, 1u << 20, &x);
+        c->hot_index_mib = (unsigned)x;
     } else {
         snprintf(errbuf, errbuf_len, "unknown option '%s'", name);
         return -1;
@@ -266,10 +274,12 @@ int srv_config_parse_args(struct srv_config *c, int argc, char **argv, FILE *out
             name[eq - a] = '\0';
             v = eq + 1;
         } else {
-            static const char *const known[] = {
-                "config",     "listen",  "store",        "tls-cert",  "tls-key",  "audit-log",
-                "log",        "workers", "http-threads", "queue",     "max-body", "max-connections",
-                "max-per-ip", "timeout", "deadline",     "lookup-max"};
+            static const char *const known[] = {"config",     "listen",   "store",
+                                                "tls-cert",   "tls-key",  "audit-log",
+                                                "log",        "workers",  "http-threads",
+                                                "queue",      "max-body", "max-connections",
+                                                "max-per-ip", "timeout",  "deadline",
+                                                "lookup-max", "hot-index"};
             int found = 0;
             snprintf(name, sizeof(name), "%s", a);
             for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {

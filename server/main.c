@@ -35,6 +35,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     mkdir(cfg.store, 0700);
+    hw_store_hot_index((size_t)cfg.hot_index_mib << 20);
     if (hw_store_open(cfg.store, 0, &store, err, sizeof(err)) != HW_OK) {
         fprintf(stderr, "hashwatchd: store %s: %s\n", cfg.store, err);
         return 1;

@@ -28,6 +28,7 @@ struct srv_config {
     unsigned timeout;             /* seconds of inactivity before a connection is closed */
     unsigned deadline;            /* seconds a request (headers+body+answer) may take */
     unsigned lookup_max;          /* hashes per /v1/lookup request */
+    unsigned hot_index_mib;       /* hw_store_hot_index threshold in MiB; 0 = off */
     int demo;                     /* create the demo list and key when the store has no lists */
 };
 

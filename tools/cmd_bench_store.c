@@ -21,8 +21,10 @@ static void usage(FILE *f)
             "                                 [--resume K]\n"
             "       hashwatch bench store run [--store DIR] [--count N] [--clustered F]\n"
             "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
+            "                                 [--hot MIB]\n"
             "       hashwatch bench store query --store DIR [--count N] [--clustered F]\n"
             "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
+            "                                 [--hot MIB]\n"
             "gen: import a synthetic PDQ list (a fraction F, default 0.5, near-duplicates at\n"
             "     distances 0..40 of N/1000+300 centres; the rest uniform) and report the rate.\n"
             "     --batch M commits every M records (default: one transaction), for lists\n"
@@ -34,6 +36,8 @@ static void usage(FILE *f)
             "     latency of a 10,000-entry update and removal, RSS and store bytes per entry.\n"
             "query: the query part of run on a store made by gen (same --count, --clustered\n"
             "     and --seed regenerate the same hashes for the brute-force side).\n"
+            "--hot MIB: as hashwatchd, search an index of at least MIB MiB in its huge-page\n"
+            "     copy, waiting for the copy before timing (default 32; 0: the LMDB map).\n"
             "Timings depend on the machine and its load; run on an idle machine.\n");
 }
 
@@ -337,6 +341,7 @@ struct opts {
     uint64_t seed;
     size_t batch;  /* records per transaction; 0: one */
     size_t resume; /* records already imported */
+    long hot_mib;  /* hw_store_hot_index threshold in MiB; 0: search the map */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -350,6 +355,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->seed = 1;
     o->batch = 0;
     o->resume = 0;
+    o->hot_mib = 32;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -374,6 +380,8 @@ static int parse(int argc, char **argv, struct opts *o)
             o->batch = strtoull(v, NULL, 10);
         } else if (strcmp(a, "--resume") == 0) {
             o->resume = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--hot") == 0) {
+            o->hot_mib = strtol(v, NULL, 10);
         } else {
             cli_err("bench store: unknown option %s", a);
             return -1;
@@ -381,8 +389,9 @@ static int parse(int argc, char **argv, struct opts *o)
         i++;
     }
     if (o->count == 0 || o->count > 2000000000ull || o->queries < 2 || o->brute_queries < 2 ||
-        o->clustered < 0 || o->clustered > 1 || o->resume >= o->count) {
-        cli_err("bench store: bad --count, --queries, --brute-queries, --clustered or --resume");
+        o->clustered < 0 || o->clustered > 1 || o->resume >= o->count || o->hot_mib < 0) {
+        cli_err("bench store: bad --count, --queries, --brute-queries, --clustered, --resume or "
+                "--hot");
         return -1;
     }
     rng_state = o->seed;
@@ -579,6 +588,7 @@ static int run(const struct opts *o, int mode)
 queries:
     hw_store_close(s);
     s = NULL;
+    hw_store_hot_index((size_t)o->hot_mib << 20);
     t0 = now();
     {
         hw_snapshot *snap = NULL;
@@ -595,6 +605,17 @@ queries:
     }
     t_open = now() - t0;
     printf("open read-only + first query: %.1f ms\n", t_open * 1e3);
+    if (o->hot_mib > 0) {
+        int hot;
+
+        t0 = now();
+        hot = hw_store_hot_index_wait(s, 600000);
+        printf("hot index copy (huge pages, made in the background): %s, %.1f ms\n",
+               hot > 0    ? "in use"
+               : hot == 0 ? "none (small index or no THP)"
+                          : "timed out",
+               (now() - t0) * 1e3);
+    }
     for (int variants = 0; variants < 2; variants++) {
         for (int hit = 0; hit < 2; hit++) {
             double m1, p1, m2, p2, w1, w2;

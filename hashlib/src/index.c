@@ -1,9 +1,14 @@
 /* index.c: build and search the PDQ multi-index-hashing segments kept as LMDB values. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "hw_error.h"
 #include "index.h"
@@ -365,6 +370,21 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     v.mv_data = hdr;
     v.mv_size = sizeof(hdr);
     rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc == 0) {
+        /* a build id, so that a hot copy is never taken for a later build's data */
+        uint64_t id = 0;
+        static _Atomic uint64_t seq;
+
+        if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id)) {
+            id = (uint64_t)time(NULL) * 1000003u;
+        }
+        id ^= atomic_fetch_add(&seq, 1) + 1;
+        key_name(name, sizeof(name), prefix, "id");
+        k.mv_size = strlen(name);
+        v.mv_data = &id;
+        v.mv_size = sizeof(id);
+        rc = mdb_put(txn, dbi, &k, &v, 0);
+    }
     if (rc != 0) {
         err = lmdb_err(rc, errbuf, errbuf_len, "index build");
         goto done;
@@ -377,10 +397,15 @@ done:
     return err;
 }
 
+static void hot_detach(struct hw_idx_hot *h);
+
 void hw_idx_seg_release(struct hw_idx_seg *seg)
 {
     if (seg == NULL) {
         return;
+    }
+    if (seg->hot != NULL) {
+        hot_detach(seg->hot);
     }
     for (size_t i = 0; i < sizeof(seg->owned) / sizeof(seg->owned[0]); i++) {
         free(seg->owned[i]);
@@ -546,6 +571,348 @@ done:
         hw_idx_seg_release(seg);
     }
     return err;
+}
+
+/* ---- hot copies (index.h) ---- */
+
+size_t hw_idx_hot_min; /* off unless the process asks (hw_store_hot_index) */
+
+enum { HOT_COPYING, HOT_READY, HOT_FAILED };
+
+struct hw_idx_hot {
+    struct hw_idx_hot *next; /* in hot_list while current for its (env, prefix) */
+    MDB_env *env;
+    MDB_dbi dbi;
+    char prefix[4];
+    uint64_t id, n;
+    int refs;   /* segments attached (under hot_mu) */
+    int listed; /* in hot_list (under hot_mu) */
+    _Atomic int state;
+    _Atomic int cancel;
+    pthread_t thread;
+    pthread_mutex_t join_mu;
+    int joined;
+    uint8_t *mem; /* one mapping holding every array */
+    size_t mem_len;
+    struct hw_idx_seg seg; /* the segment with its arrays in mem */
+};
+
+static pthread_mutex_t hot_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hw_idx_hot *hot_list;
+
+static const struct hw_idx_seg *hot_seg(const struct hw_idx_seg *seg)
+{
+    const struct hw_idx_hot *h = seg->hot;
+
+    if (h != NULL && atomic_load_explicit(&h->state, memory_order_acquire) == HOT_READY) {
+        return &h->seg;
+    }
+    return seg;
+}
+
+/* Bytes of slot s's value (header, rank counts, bitmap, words, overflow lists). */
+static size_t hot_slot_len(const struct hw_idx_seg *seg, int s)
+{
+    size_t buckets = (size_t)1 << seg->bits[s];
+
+    return SLOT_HDR + buckets / 256 * 4 + buckets / 64 * 8 +
+           ((size_t)seg->nnz[s] + seg->ovf_len[s]) * 4;
+}
+
+/* Bytes of the segment's arrays, each (in a hot copy) starting on a 64-byte boundary. */
+static size_t seg_bytes(const struct hw_idx_seg *seg)
+{
+    size_t total = (size_t)seg->n * (32 + 4) + 64 * ((size_t)HW_IDX_PARTS_MAX + 1 + HW_IDX_SLOTS);
+
+    for (int s = 0; s < seg->n_slots; s++) {
+        total += hot_slot_len(seg, s);
+    }
+    return total;
+}
+
+static int read_id(MDB_txn *txn, MDB_dbi dbi, const char *prefix, uint64_t *id)
+{
+    char name[32];
+    MDB_val k, v;
+
+    key_name(name, sizeof(name), prefix, "id");
+    k.mv_data = name;
+    k.mv_size = strlen(name);
+    if (mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size != sizeof(*id)) {
+        return -1; /* built before ids existed: no hot copy until the next build */
+    }
+    memcpy(id, v.mv_data, sizeof(*id));
+    return 0;
+}
+
+/* Copy len bytes in 64 MiB steps, giving up when asked to. */
+static int hot_copy_bytes(struct hw_idx_hot *h, uint8_t *dst, const void *src, size_t len)
+{
+    for (size_t off = 0; off < len; off += (size_t)64 << 20) {
+        size_t n = len - off < ((size_t)64 << 20) ? len - off : (size_t)64 << 20;
+
+        if (atomic_load_explicit(&h->cancel, memory_order_relaxed)) {
+            return -1;
+        }
+        memcpy(dst + off, (const uint8_t *)src + off, n);
+    }
+    return 0;
+}
+
+static uint8_t *hot_align(uint8_t *p)
+{
+    return p + ((64 - ((uintptr_t)p & 63)) & 63);
+}
+
+/* The copying thread: its own read transaction keeps the pages it copies alive. */
+static void *hot_copy(void *arg)
+{
+    struct hw_idx_hot *h = arg;
+    struct hw_idx_seg cold, *hs = &h->seg;
+    MDB_txn *txn = NULL;
+    uint64_t id;
+    uint8_t *at;
+    int ok = 0;
+
+    memset(&cold, 0, sizeof(cold));
+    if (mdb_txn_begin(h->env, NULL, MDB_RDONLY, &txn) != 0) {
+        goto done;
+    }
+    if (hw_idx_load(txn, h->dbi, h->prefix, &cold, NULL, 0) != HW_OK ||
+        read_id(txn, h->dbi, h->prefix, &id) != 0 || id != h->id || cold.n != h->n) {
+        goto done; /* rebuilt meanwhile: a later snapshot attaches to the new build */
+    }
+    h->mem_len = (seg_bytes(&cold) + ((size_t)1 << 21) - 1) & ~(((size_t)1 << 21) - 1);
+    h->mem = mmap(NULL, h->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h->mem == MAP_FAILED) {
+        h->mem = NULL;
+        goto done;
+    }
+    (void)madvise(h->mem, h->mem_len, MADV_HUGEPAGE); /* a hint: without THP it still works */
+    *hs = cold;
+    memset(hs->owned, 0, sizeof(hs->owned));
+    hs->hot = NULL;
+    at = h->mem;
+    for (uint64_t p = 0; p * ((uint64_t)1 << cold.part_bits) < cold.n; p++) {
+        uint64_t left = cold.n - p * ((uint64_t)1 << cold.part_bits);
+        size_t len =
+            (size_t)(left < ((uint64_t)1 << cold.part_bits) ? left
+                                                            : (uint64_t)1 << cold.part_bits) *
+            32;
+
+        at = hot_align(at);
+        if (hot_copy_bytes(h, at, cold.hash[p], len) != 0) {
+            goto done;
+        }
+        hs->hash[p] = (const uint64_t *)(const void *)at;
+        at += len;
+    }
+    at = hot_align(at);
+    if (hot_copy_bytes(h, at, cold.list, (size_t)cold.n * 4) != 0) {
+        goto done;
+    }
+    hs->list = (const uint32_t *)(const void *)at;
+    at += (size_t)cold.n * 4;
+    for (int s = 0; s < cold.n_slots; s++) {
+        const uint8_t *src = (const uint8_t *)(const void *)cold.rank[s] - SLOT_HDR;
+        size_t buckets = (size_t)1 << cold.bits[s], len = hot_slot_len(&cold, s);
+
+        at = hot_align(at);
+        if (hot_copy_bytes(h, at, src, len) != 0) {
+            goto done;
+        }
+        hs->rank[s] = (const uint32_t *)(const void *)(at + SLOT_HDR);
+        hs->bmp[s] = (const uint64_t *)(const void *)(hs->rank[s] + buckets / 256);
+        hs->word[s] = (const uint32_t *)(const void *)(hs->bmp[s] + buckets / 64);
+        hs->ovf[s] = hs->word[s] + cold.nnz[s];
+        at += len;
+    }
+    ok = 1;
+done:
+    hw_idx_seg_release(&cold);
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+    atomic_store_explicit(&h->state, ok ? HOT_READY : HOT_FAILED, memory_order_release);
+    return NULL;
+}
+
+/* Wait for h's copying thread (once; stops it early when cancel is set). */
+static void hot_join(struct hw_idx_hot *h)
+{
+    pthread_mutex_lock(&h->join_mu);
+    if (!h->joined) {
+        pthread_join(h->thread, NULL);
+        h->joined = 1;
+    }
+    pthread_mutex_unlock(&h->join_mu);
+}
+
+static void hot_free(struct hw_idx_hot *h)
+{
+    atomic_store(&h->cancel, 1);
+    hot_join(h);
+    pthread_mutex_destroy(&h->join_mu);
+    if (h->mem != NULL) {
+        munmap(h->mem, h->mem_len);
+    }
+    free(h);
+}
+
+/* Under hot_mu: take h out of hot_list. */
+static void hot_unlist(struct hw_idx_hot *h)
+{
+    for (struct hw_idx_hot **pp = &hot_list; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    h->listed = 0;
+}
+
+static void hot_detach(struct hw_idx_hot *h)
+{
+    int gone;
+
+    pthread_mutex_lock(&hot_mu);
+    gone = --h->refs == 0 && !h->listed;
+    pthread_mutex_unlock(&hot_mu);
+    if (gone) {
+        hot_free(h);
+    }
+}
+
+/* Is the kernel's transparent huge page support off? Then a copy would gain nothing. */
+static int hot_thp_off(void)
+{
+    static _Atomic int cached = -1;
+    int v = atomic_load(&cached);
+
+    if (v < 0) {
+        FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+        char buf[128] = "";
+
+        if (f != NULL) {
+            if (fgets(buf, sizeof(buf), f) == NULL) {
+                buf[0] = '\0';
+            }
+            fclose(f);
+        }
+        v = f == NULL || strstr(buf, "[never]") != NULL;
+        atomic_store(&cached, v);
+    }
+    return v;
+}
+
+void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg)
+{
+    MDB_env *env = mdb_txn_env(txn);
+    struct hw_idx_hot *h, *old = NULL;
+    uint64_t id;
+
+    if (seg->hot != NULL || seg->n == 0 || hw_idx_hot_min == 0 || strlen(prefix) >= 4 ||
+        seg_bytes(seg) < hw_idx_hot_min || read_id(txn, dbi, prefix, &id) != 0 || hot_thp_off()) {
+        return;
+    }
+    pthread_mutex_lock(&hot_mu);
+    for (h = hot_list; h != NULL; h = h->next) {
+        if (h->env == env && strcmp(h->prefix, prefix) == 0) {
+            break;
+        }
+    }
+    if (h != NULL && h->id == id && h->n == seg->n) {
+        h->refs++;
+        seg->hot = h;
+        pthread_mutex_unlock(&hot_mu);
+        return;
+    }
+    if (h != NULL) { /* an earlier build: freed when its last snapshot goes */
+        hot_unlist(h);
+        if (h->refs == 0) {
+            old = h;
+        }
+    }
+    h = calloc(1, sizeof(*h));
+    if (h != NULL) {
+        h->env = env;
+        h->dbi = dbi;
+        memcpy(h->prefix, prefix, strlen(prefix) + 1);
+        h->id = id;
+        h->n = seg->n;
+        h->refs = 1;
+        atomic_init(&h->state, HOT_COPYING);
+        atomic_init(&h->cancel, 0);
+        pthread_mutex_init(&h->join_mu, NULL);
+        if (pthread_create(&h->thread, NULL, hot_copy, h) != 0) {
+            pthread_mutex_destroy(&h->join_mu);
+            free(h);
+            h = NULL;
+        }
+    }
+    if (h != NULL) {
+        h->listed = 1;
+        h->next = hot_list;
+        hot_list = h;
+        seg->hot = h;
+    }
+    pthread_mutex_unlock(&hot_mu);
+    if (old != NULL) {
+        hot_free(old);
+    }
+}
+
+void hw_idx_hot_close(MDB_env *env)
+{
+    struct hw_idx_hot *stop = NULL, **pp;
+
+    /* Unlist env's copies and hold each one, so none is freed while its thread is joined:
+     * every thread must be gone before the environment closes. */
+    pthread_mutex_lock(&hot_mu);
+    for (pp = &hot_list; *pp != NULL;) {
+        struct hw_idx_hot *h = *pp;
+
+        if (h->env != env) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        h->listed = 0;
+        h->refs++;
+        atomic_store(&h->cancel, 1);
+        h->next = stop;
+        stop = h;
+    }
+    pthread_mutex_unlock(&hot_mu);
+    while (stop != NULL) {
+        struct hw_idx_hot *next = stop->next;
+
+        hot_join(stop);
+        hot_detach(stop); /* frees it unless a snapshot still holds it */
+        stop = next;
+    }
+}
+
+int hw_idx_hot_wait(MDB_env *env, int timeout_ms)
+{
+    for (int t = 0;; t++) {
+        int copying = 0, ready = 0;
+
+        pthread_mutex_lock(&hot_mu);
+        for (struct hw_idx_hot *h = hot_list; h != NULL; h = h->next) {
+            if (h->env == env) {
+                int st = atomic_load_explicit(&h->state, memory_order_acquire);
+
+                copying += st == HOT_COPYING;
+                ready += st == HOT_READY;
+            }
+        }
+        pthread_mutex_unlock(&hot_mu);
+        if (copying == 0 || t >= timeout_ms) {
+            return copying == 0 ? ready : -1;
+        }
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
 }
 
 /* ---- search ---- */
@@ -878,6 +1245,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
     if (seg->n == 0 || tmax < 0) {
         return 0;
     }
+    seg = hot_seg(seg);
     st = malloc(sizeof(*st));
     if (st == NULL) {
         return HW_ENOMEM;

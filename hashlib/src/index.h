@@ -47,6 +47,7 @@ struct hw_idx_seg {
     uint32_t nnz[HW_IDX_SLOTS];
     uint32_t ovf_len[HW_IDX_SLOTS];
     void *owned[HW_IDX_PARTS_MAX + 1 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
+    struct hw_idx_hot *hot; /* its copy in huge pages, once made (hw_idx_attach_hot) */
 };
 
 /* The 4 words of hash `id` of the segment. */
@@ -93,6 +94,30 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
  * within r_s in some slot s (generalised pigeonhole). -1: the slot need not be probed.
  */
 int hw_idx_slot_radius(int n_slots, int tmax, int s);
+
+/*
+ * Hot copies. A search touches thousands of random cache lines of a large segment, and with
+ * 4 KiB pages of LMDB's map most of them also miss the TLB. A segment of at least
+ * hw_idx_hot_min bytes that carries a build id is therefore copied once, by a background
+ * thread with its own read transaction, into anonymous memory backed by transparent huge
+ * pages; searches use the copy as soon as it is complete and the map until then. Copies are
+ * shared by every snapshot of the same build (same id) in the process and dropped when the
+ * segment is rebuilt (new id) and no snapshot uses them any more, or when the store closes.
+ */
+struct hw_idx_hot;
+
+/* Segments smaller than this stay in the map; 0 (the default) disables hot copies. */
+extern size_t hw_idx_hot_min;
+
+/** Attach seg (loaded in a read transaction) to its hot copy, starting the copy if needed. */
+void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg);
+
+/** Stop and free every hot copy of env's segments (before mdb_env_close). */
+void hw_idx_hot_close(MDB_env *env);
+
+/** Wait up to timeout_ms until no copy of env's segments is being made: the number of copies
+ *  ready, or -1 on timeout. */
+int hw_idx_hot_wait(MDB_env *env, int timeout_ms);
 
 /** Hamming distance of two 4-word hashes (popcount instruction when the CPU has one). */
 int hw_idx_distance(const uint64_t *a, const uint64_t *b);

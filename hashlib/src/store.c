@@ -513,6 +513,16 @@ done:
     return HW_OK;
 }
 
+void hw_store_hot_index(size_t min_bytes)
+{
+    hw_idx_hot_min = min_bytes;
+}
+
+int hw_store_hot_index_wait(hw_store *s, int timeout_ms)
+{
+    return s == NULL || s->env == NULL ? 0 : hw_idx_hot_wait(s->env, timeout_ms);
+}
+
 void hw_store_close(hw_store *s)
 {
     if (s == NULL) {
@@ -523,6 +533,7 @@ void hw_store_close(hw_store *s)
     }
     pthread_mutex_destroy(&s->snap_lock);
     if (s->env != NULL) {
+        hw_idx_hot_close(s->env);
         mdb_env_close(s->env);
     }
     free(s);
@@ -1894,6 +1905,7 @@ int hw_snapshot_match_pdq(hw_snapshot *snap, const struct hw_pdq *q,
     if (!snap->segs_loaded) {
         err = hw_idx_load(snap->txn, snap->s->pdqidx, "b", &snap->seg[0], NULL, 0);
         if (err == HW_OK) {
+            hw_idx_attach_hot(snap->txn, snap->s->pdqidx, "b", &snap->seg[0]);
             err = hw_idx_load(snap->txn, snap->s->pdqidx, "d", &snap->seg[1], NULL, 0);
         }
         if (err != HW_OK) {

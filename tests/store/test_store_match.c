@@ -276,6 +276,8 @@ static void worst_case(struct hw_pdq *q, int t)
     }
 }
 
+static int hot_on; /* base segments searched in their hot copies (hw_store_hot_index) */
+
 static void query_round(int n_queries)
 {
     static const int maxd[] = {-1, -1, 0, 10, 31, 40, 64};
@@ -285,6 +287,14 @@ static void query_round(int n_queries)
 
     load_layout();
     CHECK_OK(hw_snapshot_begin(store, &snap, NULL, 0));
+    if (hot_on) {
+        /* the first search loads the base and starts its hot copy; then every search of
+         * this round runs on the copy (a copy of an earlier build would fail the checks) */
+        size_t n = 0;
+
+        CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], NULL, NULL, 0, &n));
+        CHECK(hw_store_hot_index_wait(store, 60000) == 1);
+    }
     for (int i = 0; i < n_queries; i++) {
         struct hw_pdq q[HW_DIH_COUNT];
         struct hw_match_opts o = {NULL, 0, maxd[t_rand() % 7], (int)(t_rand() % 2)};
@@ -375,6 +385,10 @@ int main(int argc, char **argv)
     delete_some(1, 800);
     readd_some(0, 300);
     query_round(60);
+    /* From here on, base segments are searched in hot copies (huge pages) as in hashwatchd:
+     * the same answers, and a rebuilt base must never be searched in an earlier copy. */
+    hw_store_hot_index(1);
+    hot_on = 1;
     /* 3: removing a list; its entries stay in the base but must never match. */
     CHECK_OK(hw_store_list_remove(store, "beta", NULL, 0));
     list_alive[1] = 0;
@@ -411,6 +425,20 @@ int main(int argc, char **argv)
         return 1;
     }
     query_round(40);
+    /* 7: closing the store while its copy may still be running stops the copy first. */
+    hw_store_close(store);
+    store = NULL;
+    CHECK_OK(hw_store_open(dir, 0, &store, NULL, 0));
+    if (store == NULL) {
+        return 1;
+    }
+    {
+        hw_snapshot *snap = NULL;
+        size_t n = 0;
+        CHECK_OK(hw_snapshot_begin(store, &snap, NULL, 0));
+        CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], NULL, NULL, 0, &n));
+        hw_snapshot_end(snap);
+    }
 
     hw_idx_seg_release(&layout);
     hw_store_close(store);

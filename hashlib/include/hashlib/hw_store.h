@@ -82,6 +82,24 @@ typedef struct hw_store hw_store;
 int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf, size_t errbuf_len);
 void hw_store_close(hw_store *s);
 
+/**
+ * Hot index copies, for long-running processes (the server, benchmarks); off by default.
+ * With min_bytes > 0, a PDQ index segment of at least min_bytes is copied once, in the
+ * background, into memory backed by transparent huge pages, and searched there once the copy
+ * is complete: 30-40% faster at 10M entries on the development machine, where most of a
+ * search's random reads otherwise also miss the TLB. It costs that memory a second time (the
+ * map's pages stay in the page cache, reclaimable) and a copy after each rebuild of the
+ * segment. 0 turns it off for segments loaded from then on. Process-wide; call before
+ * serving.
+ */
+void hw_store_hot_index(size_t min_bytes);
+
+/**
+ * Wait up to timeout_ms until no hot copy of s's index is still being made.
+ * @return the number of hot copies in use, or -1 on timeout.
+ */
+int hw_store_hot_index_wait(hw_store *s, int timeout_ms);
+
 /* ---- lists ---- */
 
 struct hw_list_config {
