@@ -40,6 +40,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "hashwatchd: store %s: %s\n", cfg.store, err);
         return 1;
     }
+    {
+        /* Load the PDQ index now, so that its hot copy (--hot-index) is made while the
+         * server starts rather than during the first look-ups. */
+        hw_snapshot *snap = NULL;
+        struct hw_pdq zero;
+        struct hw_match_opts none = {NULL, 0, 0, 0};
+        size_t n = 0;
+
+        memset(&zero, 0, sizeof(zero));
+        if (hw_snapshot_acquire(store, &snap, NULL, 0) == HW_OK) {
+            (void)hw_snapshot_match_pdq(snap, &zero, &none, NULL, 0, &n);
+            hw_snapshot_release(snap);
+        }
+    }
     if (cfg.demo && srv_demo_setup(store, demo_key, sizeof(demo_key), err, sizeof(err)) != 0) {
         fprintf(stderr, "hashwatchd: demo set-up: %s\n", err);
         hw_store_close(store);
