@@ -21,7 +21,7 @@ void srv_config_default(struct srv_config *c)
     c->timeout = 30;
     c->deadline = 60;
     c->lookup_max = 1000;
-    c->hot_index_mib = 32;
+    c->hot_index_mib = 256;
 }
 
 void srv_usage(FILE *f)
@@ -56,7 +56,7 @@ void srv_usage(FILE *f)
             "                         bodies are capped at 64 KiB + 512 bytes per hash\n"
             "  --hot-index MIB        search a PDQ index of at least MIB MiB in a copy held in\n"
             "                         transparent huge pages, made in the background after\n"
-            "                         each rebuild (default 32; 0 = search LMDB's map only);\n"
+            "                         each rebuild (default 256; 0 = search LMDB's map only);\n"
             "                         faster look-ups on large lists for that memory again\n"
             "  --audit-log FILE       audit log (default <store>/audit.log)\n"
             "  --log FILE             request log, one line per request (default stderr);\n"

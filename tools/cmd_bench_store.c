@@ -37,7 +37,7 @@ static void usage(FILE *f)
             "query: the query part of run on a store made by gen (same --count, --clustered\n"
             "     and --seed regenerate the same hashes for the brute-force side).\n"
             "--hot MIB: as hashwatchd, search an index of at least MIB MiB in its huge-page\n"
-            "     copy, waiting for the copy before timing (default 32; 0: the LMDB map).\n"
+            "     copy, waiting for the copy before timing (default 256; 0: the LMDB map).\n"
             "--faiss 0: skip the FAISS comparison (built when libfaiss-dev is present).\n"
             "Timings depend on the machine and its load; run on an idle machine.\n");
 }
@@ -357,7 +357,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->seed = 1;
     o->batch = 0;
     o->resume = 0;
-    o->hot_mib = 32;
+    o->hot_mib = 256;
     o->faiss = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
