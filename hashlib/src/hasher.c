@@ -125,10 +125,13 @@ int hw_hasher_hash(hw_hasher *h, const void *data, size_t len, unsigned flags,
     if (h == NULL || (data == NULL && len > 0)) {
         return hw_seterr(HW_EINVAL, errbuf, errbuf_len, "no hasher or no data");
     }
-    /* Digests come first and always: exact-match lists work even on undecodable uploads. */
-    hw_digests_compute(data, len, &out->digests);
+    /* Digests come first: exact-match lists work even on undecodable uploads. */
+    if (!(flags & HW_HASH_NO_DIGESTS)) {
+        hw_digests_compute(data, len, &out->digests);
+    }
 
-    err = hw_decoder_decode(h->dec, data, len, flags, &out->info, &px, errbuf, errbuf_len);
+    err = hw_decoder_decode(h->dec, data, len, flags & ~(unsigned)HW_HASH_NO_DIGESTS, &out->info,
+                            &px, errbuf, errbuf_len);
     if (err != HW_OK) {
         goto done;
     }

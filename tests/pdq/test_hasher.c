@@ -170,6 +170,18 @@ int main(void)
     rc = hw_hasher_hash(h, small, small_len, 0, &again, NULL, 0);
     CHECK(rc == HW_OK && memcmp(&first, &again, sizeof(first)) == 0,
           "same image hashed twice gives different results");
+    /* PDQ only (`hashwatch hash`'s reference format): the same PDQ, no digest computed. */
+    {
+        struct hw_hash_result only;
+        static const struct hw_digests zero;
+
+        rc = hw_hasher_hash(h, small, small_len, HW_HASH_NO_DIGESTS, &only, NULL, 0);
+        CHECK(rc == HW_OK && only.decoded && only.quality == first.quality &&
+                  memcmp(only.pdq, first.pdq, sizeof(only.pdq)) == 0,
+              "HW_HASH_NO_DIGESTS changed the PDQ result");
+        CHECK(memcmp(&only.digests, &zero, sizeof(zero)) == 0,
+              "HW_HASH_NO_DIGESTS still computed digests");
+    }
 
     test_memory_cap(big, big_len);
     hw_hasher_free(h);
