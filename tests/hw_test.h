@@ -2,6 +2,7 @@
 #ifndef HASHWATCH_HW_TEST_H
 #define HASHWATCH_HW_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Failed checks in this test program; atomic, since some tests check from several threads. */
@@ -21,5 +22,14 @@ static _Atomic int failures;
             fputc('\n', stderr);                                                                   \
         }                                                                                          \
     } while (0)
+
+/* Marsaglia's 32-bit xorshift: the tests' reproducible pseudo-random numbers. */
+static inline uint32_t t_xorshift32(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
 
 #endif

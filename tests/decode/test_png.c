@@ -14,10 +14,7 @@ static uint32_t rng_state = 2463534242u;
 
 static uint32_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
+    return t_xorshift32(&rng_state);
 }
 
 /* Source channels per PNG colour type (palette: one index). */

@@ -5,6 +5,36 @@
 
 #include "jpeg/jpeg_gen.h"
 
+const struct jgen_mode jgen_modes[] = {
+    {"444", JCS_RGB, JCS_YCbCr, {{1, 1}, {1, 1}, {1, 1}}},
+    {"422", JCS_RGB, JCS_YCbCr, {{2, 1}, {1, 1}, {1, 1}}},
+    {"420", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 1}, {1, 1}}},
+    {"440", JCS_RGB, JCS_YCbCr, {{1, 2}, {1, 1}, {1, 1}}},
+    {"411", JCS_RGB, JCS_YCbCr, {{4, 1}, {1, 1}, {1, 1}}},
+    {"410", JCS_RGB, JCS_YCbCr, {{4, 2}, {1, 1}, {1, 1}}},
+    {"311", JCS_RGB, JCS_YCbCr, {{3, 1}, {1, 1}, {1, 1}}},
+    {"mixed", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 2}, {2, 1}}},
+    {"chroma-up", JCS_RGB, JCS_YCbCr, {{1, 1}, {2, 2}, {2, 2}}},
+    {"grey", JCS_GRAYSCALE, JCS_GRAYSCALE, {{1, 1}}},
+    {"grey-2x2", JCS_GRAYSCALE, JCS_GRAYSCALE, {{2, 2}}},
+    {"rgb", JCS_RGB, JCS_RGB, {{1, 1}, {1, 1}, {1, 1}}},
+    {"rgb-420", JCS_RGB, JCS_RGB, {{2, 2}, {1, 1}, {1, 1}}},
+    {"cmyk", JCS_CMYK, JCS_CMYK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
+    {"ycck", JCS_CMYK, JCS_YCCK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
+    {"ycck-420", JCS_CMYK, JCS_YCCK, {{2, 2}, {1, 1}, {1, 1}, {2, 2}}},
+};
+const size_t jgen_n_modes = sizeof(jgen_modes) / sizeof(jgen_modes[0]);
+
+void jgen_init(struct jgen *g, const struct jgen_mode *m, uint32_t w, uint32_t h)
+{
+    memset(g, 0, sizeof(*g));
+    g->width = w;
+    g->height = h;
+    g->in_space = m->in;
+    g->jpeg_space = m->out;
+    memcpy(g->samp, m->samp, sizeof(g->samp));
+}
+
 struct jgen_err {
     struct jpeg_error_mgr pub;
     jmp_buf jb;

@@ -23,6 +23,20 @@ struct jgen {
     uint32_t seed; /* content variation */
 };
 
+/* A colour space and sampling factors the JPEG tests encode with. */
+struct jgen_mode {
+    const char *name;
+    J_COLOR_SPACE in, out; /* jgen.in_space, jgen.jpeg_space */
+    int samp[4][2];
+};
+
+/* Every mode the JPEG tests cover; tests rely on the order (1 is 4:2:2, 2 is 4:2:0, 9 grey). */
+extern const struct jgen_mode jgen_modes[];
+extern const size_t jgen_n_modes;
+
+/** *g for mode m at w x h, all else zero: the caller sets the quality and the rest. */
+void jgen_init(struct jgen *g, const struct jgen_mode *m, uint32_t w, uint32_t h);
+
 /**
  * Encode a synthetic image with photographic-like content (gradients, texture, hard edges,
  * noise). Returns a malloc'd buffer and its length, or NULL on failure.

@@ -159,31 +159,6 @@ static void compare(hw_decoder *d, const char *name, const void *data, size_t le
     free(own.px);
 }
 
-struct mode {
-    const char *name;
-    J_COLOR_SPACE in, out;
-    int samp[4][2];
-};
-
-static const struct mode modes[] = {
-    {"444", JCS_RGB, JCS_YCbCr, {{1, 1}, {1, 1}, {1, 1}}},
-    {"422", JCS_RGB, JCS_YCbCr, {{2, 1}, {1, 1}, {1, 1}}},
-    {"420", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 1}, {1, 1}}},
-    {"440", JCS_RGB, JCS_YCbCr, {{1, 2}, {1, 1}, {1, 1}}},
-    {"411", JCS_RGB, JCS_YCbCr, {{4, 1}, {1, 1}, {1, 1}}},
-    {"410", JCS_RGB, JCS_YCbCr, {{4, 2}, {1, 1}, {1, 1}}},
-    {"311", JCS_RGB, JCS_YCbCr, {{3, 1}, {1, 1}, {1, 1}}},
-    {"mixed", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 2}, {2, 1}}},
-    {"chroma-up", JCS_RGB, JCS_YCbCr, {{1, 1}, {2, 2}, {2, 2}}},
-    {"grey", JCS_GRAYSCALE, JCS_GRAYSCALE, {{1, 1}}},
-    {"grey-2x2", JCS_GRAYSCALE, JCS_GRAYSCALE, {{2, 2}}},
-    {"rgb", JCS_RGB, JCS_RGB, {{1, 1}, {1, 1}, {1, 1}}},
-    {"rgb-420", JCS_RGB, JCS_RGB, {{2, 2}, {1, 1}, {1, 1}}},
-    {"cmyk", JCS_CMYK, JCS_CMYK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
-    {"ycck", JCS_CMYK, JCS_YCCK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
-    {"ycck-420", JCS_CMYK, JCS_YCCK, {{2, 2}, {1, 1}, {1, 1}, {2, 2}}},
-};
-
 struct variant {
     const char *name;
     int quality, baseline_quant, progressive, arith, restart_rows;
@@ -197,20 +172,15 @@ static const struct variant variants[] = {
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
-static void gen_compare(hw_decoder *d, const struct mode *m, const struct variant *v, uint32_t w,
-                        uint32_t h, uint32_t seed, int expect_fast)
+static void gen_compare(hw_decoder *d, const struct jgen_mode *m, const struct variant *v,
+                        uint32_t w, uint32_t h, uint32_t seed, int expect_fast)
 {
     struct jgen g;
     unsigned char *jpg;
     size_t len;
     char name[160];
 
-    memset(&g, 0, sizeof(g));
-    g.width = w;
-    g.height = h;
-    g.in_space = m->in;
-    g.jpeg_space = m->out;
-    memcpy(g.samp, m->samp, sizeof(g.samp));
+    jgen_init(&g, m, w, h);
     g.quality = v->quality;
     g.baseline_quant = v->baseline_quant;
     g.progressive = v->progressive;
@@ -237,26 +207,26 @@ static void test_generated(hw_decoder *d)
      * h2 filters to plain replication. */
     static const uint32_t sizes[][2] = {{513, 513}, {517, 771}, {1021, 601}, {700, 9}, {600, 10},
                                         {10, 600},  {3, 701},   {2, 700},    {1, 1000}};
-    size_t nm = sizeof(modes) / sizeof(modes[0]);
+    size_t nm = jgen_n_modes;
     unsigned k = 0;
 
     for (size_t mi = 0; mi < nm; mi++) {
         for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
             const struct variant *v = &variants[k++ % N_VARIANTS];
-            gen_compare(d, &modes[mi], v, sizes[si][0], sizes[si][1], (uint32_t)k, 1);
+            gen_compare(d, &jgen_modes[mi], v, sizes[si][0], sizes[si][1], (uint32_t)k, 1);
         }
     }
     /* every variant on the common subsamplings */
     for (size_t vi = 0; vi < N_VARIANTS; vi++) {
-        gen_compare(d, &modes[1], &variants[vi], 777, 555, (uint32_t)vi, 1);
-        gen_compare(d, &modes[2], &variants[vi], 555, 777, (uint32_t)vi + 50, 1);
+        gen_compare(d, &jgen_modes[1], &variants[vi], 777, 555, (uint32_t)vi, 1);
+        gen_compare(d, &jgen_modes[2], &variants[vi], 555, 777, (uint32_t)vi + 50, 1);
     }
     /* images the sampling leaves alone take the full path (the fast one is not applicable) */
-    gen_compare(d, &modes[2], &variants[0], 512, 512, 7, 0);
-    gen_compare(d, &modes[2], &variants[0], 100, 37, 8, 0);
+    gen_compare(d, &jgen_modes[2], &variants[0], 512, 512, 7, 0);
+    gen_compare(d, &jgen_modes[2], &variants[0], 100, 37, 8, 0);
     /* large: a 12 MP camera-like photo and a tall strip */
-    gen_compare(d, &modes[2], &variants[0], 4000, 3000, 9, 1);
-    gen_compare(d, &modes[1], &variants[1], 600, 9000, 10, 1);
+    gen_compare(d, &jgen_modes[2], &variants[0], 4000, 3000, 9, 1);
+    gen_compare(d, &jgen_modes[1], &variants[1], 600, 9000, 10, 1);
 }
 
 /* A progressive image whose AC coefficients are never fully refined: libjpeg smooths blocks
@@ -396,15 +366,10 @@ static void test_mutations(hw_decoder *d)
         struct jgen g;
         unsigned char *jpg, *bad;
         size_t len;
-        const struct mode *m = &modes[bases[bi].mode];
+        const struct jgen_mode *m = &jgen_modes[bases[bi].mode];
         const struct variant *v = &variants[bases[bi].variant];
 
-        memset(&g, 0, sizeof(g));
-        g.width = bases[bi].w;
-        g.height = bases[bi].h;
-        g.in_space = m->in;
-        g.jpeg_space = m->out;
-        memcpy(g.samp, m->samp, sizeof(g.samp));
+        jgen_init(&g, m, bases[bi].w, bases[bi].h);
         g.quality = v->quality;
         g.baseline_quant = v->baseline_quant;
         g.progressive = v->progressive;

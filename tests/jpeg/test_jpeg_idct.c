@@ -16,10 +16,7 @@ static uint32_t rng = 2463534242u;
 
 static uint32_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
+    return t_xorshift32(&rng);
 }
 
 static int32_t rnd_range(int32_t lo, int32_t hi)

@@ -16,10 +16,7 @@ static uint32_t rng = 88172645u;
 
 static uint32_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
+    return t_xorshift32(&rng);
 }
 
 static int n_same, n_declined;
@@ -46,38 +43,12 @@ static void check(const char *name, const unsigned char *data, size_t len, int w
     n_declined += r == SCAN_DIFF_DECLINED;
 }
 
-struct mode {
-    const char *name;
-    J_COLOR_SPACE in, out;
-    int samp[4][2];
-};
-
-static const struct mode modes[] = {
-    {"444", JCS_RGB, JCS_YCbCr, {{1, 1}, {1, 1}, {1, 1}}},
-    {"422", JCS_RGB, JCS_YCbCr, {{2, 1}, {1, 1}, {1, 1}}},
-    {"420", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 1}, {1, 1}}},
-    {"440", JCS_RGB, JCS_YCbCr, {{1, 2}, {1, 1}, {1, 1}}},
-    {"411", JCS_RGB, JCS_YCbCr, {{4, 1}, {1, 1}, {1, 1}}},
-    {"410", JCS_RGB, JCS_YCbCr, {{4, 2}, {1, 1}, {1, 1}}},
-    {"mixed", JCS_RGB, JCS_YCbCr, {{2, 2}, {1, 2}, {2, 1}}},
-    {"grey", JCS_GRAYSCALE, JCS_GRAYSCALE, {{1, 1}}},
-    {"grey-2x2", JCS_GRAYSCALE, JCS_GRAYSCALE, {{2, 2}}},
-    {"cmyk", JCS_CMYK, JCS_CMYK, {{1, 1}, {1, 1}, {1, 1}, {1, 1}}},
-    {"ycck-420", JCS_CMYK, JCS_YCCK, {{2, 2}, {1, 1}, {1, 1}, {2, 2}}},
-};
-#define N_MODES (sizeof(modes) / sizeof(modes[0]))
-
-static unsigned char *gen(const struct mode *m, uint32_t w, uint32_t h, int quality, int rst,
+static unsigned char *gen(const struct jgen_mode *m, uint32_t w, uint32_t h, int quality, int rst,
                           uint32_t seed, size_t *len)
 {
     struct jgen g;
 
-    memset(&g, 0, sizeof(g));
-    g.width = w;
-    g.height = h;
-    g.in_space = m->in;
-    g.jpeg_space = m->out;
-    memcpy(g.samp, m->samp, sizeof(g.samp));
+    jgen_init(&g, m, w, h);
     g.quality = quality;
     g.baseline_quant = quality > 10;
     g.restart_rows = rst;
@@ -91,15 +62,15 @@ static void test_generated(void)
     static const int qualities[] = {5, 50, 75, 90, 97, 100};
     static const uint32_t sizes[][2] = {{97, 61}, {640, 480}, {1, 1}, {333, 17}, {16, 1000}};
 
-    for (size_t mi = 0; mi < N_MODES; mi++) {
+    for (size_t mi = 0; mi < jgen_n_modes; mi++) {
         for (size_t qi = 0; qi < sizeof(qualities) / sizeof(qualities[0]); qi++) {
             const uint32_t *sz = sizes[(mi + qi) % (sizeof(sizes) / sizeof(sizes[0]))];
             size_t len;
-            unsigned char *jpg = gen(&modes[mi], sz[0], sz[1], qualities[qi], (int)(qi % 3),
+            unsigned char *jpg = gen(&jgen_modes[mi], sz[0], sz[1], qualities[qi], (int)(qi % 3),
                                      (uint32_t)(mi * 10 + qi), &len);
             char name[96];
 
-            snprintf(name, sizeof(name), "%s q%d %ux%u rst%zu", modes[mi].name, qualities[qi],
+            snprintf(name, sizeof(name), "%s q%d %ux%u rst%zu", jgen_modes[mi].name, qualities[qi],
                      sz[0], sz[1], qi % 3);
             CHECK(jpg != NULL, "%s: could not encode", name);
             if (jpg != NULL) {
@@ -134,7 +105,8 @@ static void test_random_coefficients(void)
 {
     for (int i = 0; i < 4; i++) {
         size_t len, tlen;
-        unsigned char *jpg = gen(&modes[(size_t)i * 3 % N_MODES], 200, 120, 80, i % 2, 77, &len);
+        unsigned char *jpg =
+            gen(&jgen_modes[(size_t)i * 3 % jgen_n_modes], 200, 120, 80, i % 2, 77, &len);
         unsigned char *t = jpg != NULL ? jgen_transcode(jpg, len, edit_random, &tlen) : NULL;
 
         CHECK(t != NULL, "could not transcode");
@@ -169,7 +141,7 @@ static size_t scan_start(const unsigned char *j, size_t len)
 static void test_edits(void)
 {
     size_t len, at;
-    unsigned char *jpg = gen(&modes[2], 640, 480, 95, 1, 5, &len);
+    unsigned char *jpg = gen(&jgen_modes[2], 640, 480, 95, 1, 5, &len);
     unsigned char *e;
     int done = 0;
 
@@ -227,15 +199,15 @@ static void test_mutations(void)
         size_t mode;
         uint32_t w, h;
         int rst;
-    } files[] = {{7, 160, 96, 0}, {2, 160, 96, 1}, {2, 640, 480, 0}, {1, 512, 384, 1}};
+    } files[] = {{9, 160, 96, 0}, {2, 160, 96, 1}, {2, 640, 480, 0}, {1, 512, 384, 1}};
     const char *env = getenv("HW_SCAN_MUTATIONS");
     int per_file = env != NULL ? atoi(env) : 1500;
     int same0 = n_same, declined0 = n_declined;
 
     for (int f = 0; f < 4; f++) {
         size_t len, at;
-        unsigned char *jpg =
-            gen(&modes[files[f].mode], files[f].w, files[f].h, 60 + 10 * f, files[f].rst, 9, &len);
+        unsigned char *jpg = gen(&jgen_modes[files[f].mode], files[f].w, files[f].h, 60 + 10 * f,
+                                 files[f].rst, 9, &len);
         unsigned char *m = jpg != NULL ? malloc(len + 8) : NULL;
 
         CHECK(m != NULL, "could not encode");
