@@ -1,7 +1,9 @@
 /* jpeg_gen.c: JPEGs written in memory with libjpeg's compressor, for the JPEG decoder tests. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jpeg/jpeg_gen.h"
 
@@ -33,6 +35,52 @@ void jgen_init(struct jgen *g, const struct jgen_mode *m, uint32_t w, uint32_t h
     g->in_space = m->in;
     g->jpeg_space = m->out;
     memcpy(g->samp, m->samp, sizeof(g->samp));
+}
+
+int jgen_each_jpeg(const char *dir,
+                   void (*fn)(void *ctx, const char *path, const unsigned char *data, size_t len),
+                   void *ctx, int *unreadable)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *de;
+    int count = 0;
+
+    if (dh == NULL) {
+        return -1;
+    }
+    while ((de = readdir(dh)) != NULL) {
+        char path[1024];
+        struct stat st;
+        size_t n = strlen(de->d_name);
+
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (de->d_name[0] == '.' || stat(path, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int sub = jgen_each_jpeg(path, fn, ctx, unreadable);
+
+            count += sub > 0 ? sub : 0;
+        } else if (n > 4 && strcmp(de->d_name + n - 4, ".jpg") == 0) {
+            FILE *f = fopen(path, "rb");
+            unsigned char *buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+
+            if (f != NULL && buf != NULL &&
+                fread(buf, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
+                fn(ctx, path, buf, (size_t)st.st_size);
+                count++;
+            } else {
+                fprintf(stderr, "jpeg_gen: cannot read %s\n", path);
+                ++*unreadable;
+            }
+            if (f != NULL) {
+                fclose(f);
+            }
+            free(buf);
+        }
+    }
+    closedir(dh);
+    return count;
 }
 
 struct jgen_err {

@@ -38,6 +38,15 @@ extern const size_t jgen_n_modes;
 void jgen_init(struct jgen *g, const struct jgen_mode *m, uint32_t w, uint32_t h);
 
 /**
+ * Call fn(ctx, path, bytes, len) for every *.jpg below dir (recursively; each file read whole).
+ * Returns the number of files given to fn, or -1 when dir cannot be opened; an unreadable
+ * file is reported on stderr and counted in *unreadable.
+ */
+int jgen_each_jpeg(const char *dir,
+                   void (*fn)(void *ctx, const char *path, const unsigned char *data, size_t len),
+                   void *ctx, int *unreadable);
+
+/**
  * Encode a synthetic image with photographic-like content (gradients, texture, hard edges,
  * noise). Returns a malloc'd buffer and its length, or NULL on failure.
  */
