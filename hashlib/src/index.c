@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hw_error.h"
 #include "index.h"
@@ -805,6 +806,15 @@ static int hot_thp_off(void)
     return v;
 }
 
+/* A quarter of physical memory: a second copy of a larger index would crowd out the page
+ * cache the store itself needs (a 100M-entry index is about 9 GB). */
+static size_t hot_max_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && size > 0 ? (size_t)pages / 4 * (size_t)size : 0;
+}
+
 void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg)
 {
     MDB_env *env = mdb_txn_env(txn);
@@ -812,7 +822,8 @@ void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_
     uint64_t id;
 
     if (seg->hot != NULL || seg->n == 0 || hw_idx_hot_min == 0 || strlen(prefix) >= 4 ||
-        seg_bytes(seg) < hw_idx_hot_min || read_id(txn, dbi, prefix, &id) != 0 || hot_thp_off()) {
+        seg_bytes(seg) < hw_idx_hot_min || seg_bytes(seg) > hot_max_bytes() ||
+        read_id(txn, dbi, prefix, &id) != 0 || hot_thp_off()) {
         return;
     }
     pthread_mutex_lock(&hot_mu);
