@@ -129,6 +129,43 @@ static void readd_some(int list, size_t n)
     CHECK_OK(hw_batch_commit(b, NULL, NULL, 0));
 }
 
+/*
+ * Replace n live records of `list` by n new ones in one batch: more than the delta holds, so
+ * the base is rebuilt, with the same number of entries as before. Returns the index in recs
+ * of the first new record.
+ */
+static size_t swap_batch(int list, size_t n)
+{
+    hw_batch *b = NULL;
+    struct hw_entry e;
+    struct hw_batch_stats st;
+    size_t done = 0, first = n_recs;
+    char id[32];
+
+    CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
+    for (size_t i = 0; i < first && done < n; i++) {
+        if (!recs[i].alive || recs[i].list != list) {
+            continue;
+        }
+        t_entry_pdq(&e, &recs[i].h, "");
+        CHECK_OK(hw_batch_delete(b, &e));
+        recs[i].alive = 0;
+        done++;
+    }
+    for (size_t i = 0; i < done; i++) {
+        struct hw_pdq h;
+
+        t_random_pdq(&h); /* uniform: never equal to a stored hash */
+        snprintf(id, sizeof(id), "s%zu", n_recs);
+        t_entry_pdq(&e, &h, id);
+        CHECK_OK(hw_batch_put(b, &e));
+        add_rec(&h, list);
+    }
+    CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+    CHECK(st.deleted == done && st.added == done);
+    return first;
+}
+
 struct expect {
     struct hw_pdq h;
     int list, distance, variant;
@@ -425,6 +462,34 @@ int main(int argc, char **argv)
         return 1;
     }
     query_round(40);
+    /* 6b: a rebuild that keeps the entry count. The new base must get its own hot copy (the
+     * build id tells them apart), never be searched in the copy of the build before. */
+    {
+        uint64_t n_before;
+        size_t first;
+        hw_snapshot *snap = NULL;
+        size_t n = 0, found = 0, tried = 0;
+        struct hw_match_opts exact = {NULL, 0, 0, 0};
+
+        load_layout();
+        n_before = layout.n;
+        first = swap_batch(1, 40000);
+        load_layout();
+        CHECK(layout.n == n_before);
+        CHECK_OK(hw_snapshot_begin(store, &snap, NULL, 0));
+        CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], NULL, NULL, 0, &n));
+        CHECK(hw_store_hot_index_wait(store, 60000) == 1);
+        for (size_t i = first; i < n_recs; i += 97, tried++) {
+            CHECK_OK(hw_snapshot_match_pdq(snap, &recs[i].h, &exact, got, n_recs, &n));
+            found += n >= 1;
+        }
+        CHECK(tried > 100 && found == tried);
+        if (found != tried) {
+            fprintf(stderr, "rebuilt base: %zu of %zu new records found\n", found, tried);
+        }
+        hw_snapshot_end(snap);
+        query_round(40);
+    }
     /* 7: closing the store while its copy may still be running stops the copy first. */
     hw_store_close(store);
     store = NULL;
