@@ -24,7 +24,7 @@
  * further: our own entropy decoder (jpeg_scan.c) replaces libjpeg's, and the loop over MCUs
  * below replaces jpeg_read_raw_data, handing each block of a needed block row to libjpeg's
  * IDCT method directly. On anything that decoder does not reproduce exactly it declines, and
- * the image is decoded again from the start by libjpeg.
+ * libjpeg's own decoder then runs the scan from its start (libjpeg's state never moved).
  */
 
 #define FAST_MAX_RAW_ROWS (MAX_SAMP_FACTOR * DCTSIZE)
@@ -775,10 +775,13 @@ int hw_jpeg_fast_decode(hw_decoder *d, j_decompress_ptr ci, uint32_t out_w, uint
                ci->comps_in_scan == ci->num_components && ci->src != NULL;
     if (own_scan) {
         scan_len = hw_jpeg_scan_work(ci->src->bytes_in_buffer);
-        work = (work + 63) & ~(size_t)63;
-        scan_off = work;
-        work += sizeof(struct hw_jpeg_scan) + scan_len;
-    } else if (flags & HW_JPEG_OWN_SCAN_ONLY) {
+        scan_off = (work + 63) & ~(size_t)63;
+        /* the copy is an optimisation: beyond the memory limit, libjpeg's decoder runs */
+        own_scan = hw_buf_reserve(&d->work, &d->work_cap,
+                                  scan_off + sizeof(struct hw_jpeg_scan) + scan_len,
+                                  d->lim.max_decoder_mem) == HW_OK;
+    }
+    if (!own_scan && (flags & HW_JPEG_OWN_SCAN_ONLY)) {
         return HW_JPEG_FAST_DECLINED;
     }
     rc = hw_buf_reserve(&d->work, &d->work_cap, work, d->lim.max_decoder_mem);

@@ -16,9 +16,10 @@
  * position 63 stores at 63, any EOB-like symbol (size 0, run < 15) ends the block). Wherever
  * libjpeg would warn or fail (a code longer than 16 bits, data running into a marker, a
  * restart marker out of sequence, whole bytes left over before a marker, no EOI after the
- * scan), this decoder stops with 1 and the caller redoes the image with libjpeg, so damaged
- * files get exactly libjpeg's result. tests/jpeg/test_jpeg_scan.c compares the coefficients
- * with libjpeg's on generated, conformance and mutated files.
+ * scan), this decoder stops with 1 and libjpeg's decoder runs the scan instead, so damaged
+ * files get exactly libjpeg's result (decoded twice, up to where ours stopped).
+ * tests/jpeg/test_jpeg_scan.c compares the coefficients with libjpeg's on generated, conformance
+ * and mutated files.
  */
 
 #define SCAN_PAD                                                                                   \
@@ -277,7 +278,6 @@ int hw_jpeg_scan_start(struct hw_jpeg_scan *s, j_decompress_ptr ci, uint8_t *wor
     s->in = at;
     s->in_end = at + avail;
     s->buf = work;
-    s->buf_cap = work_len;
     scan_segment(s);
     return 0;
 }

@@ -28,12 +28,11 @@ struct hw_scan_huff {
 struct hw_jpeg_scan {
     const uint8_t *in, *in_end; /* stuffed scan bytes not yet unstuffed */
     uint8_t *buf;               /* unstuffed bytes of the current restart interval */
-    size_t buf_cap;
-    size_t seg_len;   /* unstuffed bytes in buf */
-    int marker;       /* the marker ending that interval, -1: the input ended first */
-    const uint8_t *p; /* bit reader: next byte to load, */
-    uint64_t bits;    /* bits, most significant first, */
-    unsigned nb;      /* and how many of them are valid */
+    size_t seg_len;             /* unstuffed bytes in buf */
+    int marker;                 /* the marker ending that interval, -1: the input ended first */
+    const uint8_t *p;           /* bit reader: next byte to load, */
+    uint64_t bits;              /* bits, most significant first, */
+    unsigned nb;                /* and how many of them are valid */
     unsigned restart_interval, restarts_to_go, next_rst;
     int blocks;                           /* blocks per MCU */
     uint8_t blk_comp[HW_SCAN_MAX_BLOCKS]; /* component (scan order) of each block */
@@ -66,7 +65,7 @@ int hw_jpeg_scan_start(struct hw_jpeg_scan *s, j_decompress_ptr ci, uint8_t *wor
  * set when block b may have AC coefficients (clear: only blk[b][0] can be nonzero).
  * @return 0; 1 when the data is not what a clean encoder writes (a bad code, data running
  *         into a marker, a wrong restart marker, DC predictions near overflow): libjpeg would
- *         warn or fail there, so the caller must redo the image with libjpeg.
+ *         warn or fail there, so the caller must let libjpeg decode the scan.
  */
 int hw_jpeg_scan_mcu(struct hw_jpeg_scan *s, JCOEF (*blk)[DCTSIZE2], unsigned *ac_blocks);
 

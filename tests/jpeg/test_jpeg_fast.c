@@ -425,6 +425,53 @@ static void conformance_one(void *ctx, const char *path, const unsigned char *da
     compare(ctx, path, data, len, -2);
 }
 
+/*
+ * Under a memory limit too small for the unstuffed copy our entropy decoder reads from (it is
+ * about the size of the file), the sampled path still runs, with libjpeg's decoder: same
+ * pixels, no error.
+ */
+static void test_memory_limit(hw_decoder *d)
+{
+    struct jgen g;
+    struct hw_limits lim;
+    hw_decoder *small = NULL;
+    unsigned char *jpg;
+    size_t len;
+    char e1[256], e2[256], e3[256];
+
+    jgen_init(&g, &jgen_modes[0], 1600, 1200);
+    g.quality = 100;
+    g.baseline_quant = 1;
+    g.seed = 31;
+    jpg = jgen_encode(&g, &len);
+    CHECK(jpg != NULL, "could not encode");
+    if (jpg == NULL) {
+        return;
+    }
+    hw_limits_default(&lim);
+    lim.max_decoder_mem = len; /* the copy needs len + padding + the decoder's state */
+    CHECK(hw_decoder_new(&lim, &small) == HW_OK, "no decoder");
+    if (small != NULL) {
+        struct img full = decode(d, jpg, len, HW_DECODE_FULL, e1, sizeof(e1));
+        struct img fast = decode(small, jpg, len, HW_JPEG_FAST_ONLY, e2, sizeof(e2));
+        struct img own =
+            decode(small, jpg, len, HW_JPEG_FAST_ONLY | HW_JPEG_OWN_SCAN_ONLY, e3, sizeof(e3));
+
+        CHECK(full.rc == HW_OK, "full decode: %s", e1);
+        CHECK(fast.rc == HW_OK, "sampled path under a %zu-byte limit: %s", len, e2);
+        CHECK(own.rc == HW_EUNSUPPORTED, "our decoder ran without room for its copy: rc %d",
+              own.rc);
+        if (full.rc == HW_OK && fast.rc == HW_OK) {
+            CHECK(img_diff(&fast, &full) < 0, "limited sampled decode differs from the full one");
+        }
+        free(full.px);
+        free(fast.px);
+        free(own.px);
+        hw_decoder_free(small);
+    }
+    free(jpg);
+}
+
 int main(void)
 {
     hw_decoder *d = NULL;
@@ -438,6 +485,7 @@ int main(void)
     test_extreme_coefficients(d);
     test_corrupt_data(d);
     test_mutations(d);
+    test_memory_limit(d);
     {
         int unreadable = 0;
 
