@@ -1377,6 +1377,27 @@ static void test_config(void)
     fclose(f);
     CHECK(srv_config_parse_args(&c, 3, argv, stdout, err, sizeof(err)) == -1);
     CHECK(strstr(err, "bogus") != NULL);
+    /* --hot-index: MiB, 0 turns it off, default 256; garbage is refused with its name */
+    srv_config_default(&c);
+    CHECK(c.hot_index_mib == 256);
+    {
+        char *ok[] = {"hashwatchd", "--hot-index", "0", NULL};
+        char *eq[] = {"hashwatchd", "--hot-index=1024", NULL};
+        char *bad[][3] = {{"hashwatchd", "--hot-index", "-1"},
+                          {"hashwatchd", "--hot-index", "12x"},
+                          {"hashwatchd", "--hot-index", "99999999999"}};
+
+        CHECK(srv_config_parse_args(&c, 3, ok, stdout, err, sizeof(err)) == 0 &&
+              c.hot_index_mib == 0);
+        CHECK(srv_config_parse_args(&c, 2, eq, stdout, err, sizeof(err)) == 0 &&
+              c.hot_index_mib == 1024);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            err[0] = '\0';
+            CHECK(srv_config_parse_args(&c, 3, bad[i], stdout, err, sizeof(err)) == -1 &&
+                      strstr(err, "hot-index") != NULL,
+                  "%s accepted (%s)", bad[i][2], err);
+        }
+    }
 }
 
 static double now_s(void)
