@@ -86,24 +86,30 @@ static void put_batch(int list, size_t n)
     list_alive[list] = 1;
 }
 
+/* Delete record i in batch b if it is live and in `list`: 1 when deleted. */
+static int delete_rec(hw_batch *b, size_t i, int list)
+{
+    struct hw_entry e;
+
+    if (!recs[i].alive || recs[i].list != list) {
+        return 0;
+    }
+    t_entry_pdq(&e, &recs[i].h, "");
+    CHECK_OK(hw_batch_delete(b, &e));
+    recs[i].alive = 0;
+    return 1;
+}
+
 /* Delete about `n` live records of `list` (from anywhere: base or delta). */
 static void delete_some(int list, size_t n)
 {
     hw_batch *b = NULL;
-    struct hw_entry e;
     struct hw_batch_stats st;
     size_t done = 0;
 
     CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
     for (size_t tries = 0; done < n && tries < 50 * n; tries++) {
-        size_t i = t_rand() % n_recs;
-        if (!recs[i].alive || recs[i].list != list) {
-            continue;
-        }
-        t_entry_pdq(&e, &recs[i].h, "");
-        CHECK_OK(hw_batch_delete(b, &e));
-        recs[i].alive = 0;
-        done++;
+        done += delete_rec(b, t_rand() % n_recs, list);
     }
     CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
     CHECK(st.deleted == done);
@@ -144,13 +150,7 @@ static size_t swap_batch(int list, size_t n)
 
     CHECK_OK(hw_batch_begin(store, list_names[list], 0, &b, NULL, 0));
     for (size_t i = 0; i < first && done < n; i++) {
-        if (!recs[i].alive || recs[i].list != list) {
-            continue;
-        }
-        t_entry_pdq(&e, &recs[i].h, "");
-        CHECK_OK(hw_batch_delete(b, &e));
-        recs[i].alive = 0;
-        done++;
+        done += delete_rec(b, i, list);
     }
     for (size_t i = 0; i < done; i++) {
         struct hw_pdq h;
