@@ -177,20 +177,59 @@ static uint32_t slot_value(const struct hw_idx_seg *seg, int s, const uint64_t *
 }
 
 /*
- * Slot table layout (format 4), one LMDB value per slot, native byte order:
+ * Slot table layout (format 5), one LMDB value per slot, native byte order but for the
+ * entries (little-endian):
  *   u32 nnz (non-empty buckets), 44 bytes of 0 (LMDB puts a large value 16 bytes into a
  *       page: the rank table and the bitmap then start on a cache line),
  *   u32 rank[2^bits / 256]  non-empty buckets before each block of 256,
  *   u64 bmp[2^bits / 64]    bit v set when bucket v is non-empty,
- *   u32 word[nnz]           one word per non-empty bucket, in bucket order,
- *   u32 ovf[]               lists of the buckets holding several hashes.
- * With 2^bits about 16 times the number of hashes, most probes end at one bit of a bitmap
- * small enough to stay in cache, and the probes of one query touch few lines of it (a line
- * holds 512 neighbouring buckets). A word is id + 1 for a bucket holding one hash, or
- * SLOT_MULTI | p where ovf[p] is the count c and ovf[p + 1 .. p + c] the ids.
+ *   e48 word[nnz]           one entry per non-empty bucket, in bucket order,
+ *   e48 ovf[]               lists of the buckets holding several hashes,
+ *   8 bytes of 0            (an entry is read with one unaligned 8-byte load).
+ * An entry is 6 bytes: a u32 then a u16 "ring fingerprint". A word is (id, fp) for a bucket
+ * holding one hash, or (SLOT_MULTI | p, 0) for a bucket of c >= 2 hashes, whose count and
+ * entries are ovf[p] = (c, 0), ovf[p + 1 .. p + c] = (id, fp).
+ *
+ * fp is the value of the hash at the first ring_bits() positions of the next slot (s + 1
+ * mod the slot count). Pigeonring (Qin and Xiao, VLDB 2018): with e_s = r_s + 1 - d_s and
+ * sum(e_s) = T + 1 - d >= 1 for a hash at distance d <= T, some slot s starts a cyclic run
+ * whose every partial sum is >= 1; in particular d_s <= r_s and d_s + d_{s+1} <=
+ * r_s + r_{s+1} + 1. So a candidate found in slot s at slot distance d_s is dropped, still
+ * exactly, when its fingerprint differs from the query's in more than r_s + r_{s+1} + 1 - d_s
+ * bits (fewer positions can only lower that count). A random candidate passes with
+ * probability about 1%, so most candidates are dropped without reading their hash.
  */
 #define SLOT_HDR   48
 #define SLOT_MULTI 0x80000000u
+#define SLOT_TAIL  8
+#define ENT_LEN    6
+#define RING_BITS  16
+
+/* Positions of the next slot that make slot s's fingerprints. */
+static int ring_bits(const int *bits, int n_slots, int s)
+{
+    int b = bits[(s + 1) % n_slots];
+
+    return b < RING_BITS ? b : RING_BITS;
+}
+
+static void ent_put(uint8_t *p, uint32_t v, uint16_t fp)
+{
+    put_u32(p, v);
+    put_u16(p + 4, fp);
+}
+
+/* Entry i of an entry array: the u32 in bits 0..31, the fingerprint in 32..47. */
+static inline uint64_t ent_get(const uint8_t *base, size_t i)
+{
+    uint64_t v;
+
+    memcpy(&v, base + ENT_LEN * i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
 
 /* One stable counting-sort pass of the `width`-bit digit at `shift` of each key. */
 static void radix_pass(const uint64_t *in, uint64_t *out, uint64_t n, int shift, int width)
@@ -219,6 +258,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS];
     int bits[HW_IDX_SLOTS], target, n_slots, start = 0, err = HW_OK;
     uint64_t *pairs = NULL, *tmp = NULL;
+    uint16_t *fps = NULL;
     struct slot_tab *tab = NULL;
     uint8_t *slot = NULL;
     void *dst = NULL;
@@ -273,8 +313,9 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     if (n_slots > 0) {
         pairs = malloc((size_t)n * sizeof(*pairs));
         tmp = malloc((size_t)n * sizeof(*tmp));
-        tab = malloc(sizeof(*tab));
-        if (pairs == NULL || tmp == NULL || tab == NULL) {
+        fps = malloc((size_t)n * sizeof(*fps));
+        tab = malloc(2 * sizeof(*tab));
+        if (pairs == NULL || tmp == NULL || fps == NULL || tab == NULL) {
             err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
             goto done;
         }
@@ -282,7 +323,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     for (int s = 0; s < HW_IDX_SLOTS; s++) {
         size_t buckets = (size_t)1 << bits[s], blocks = buckets / 256, words = buckets / 64;
         size_t nnz = 0, ovf_len = 0, o = 0, r = 0, len;
-        uint32_t *rank, *word, *ovf, acc = 0;
+        uint32_t *rank, acc = 0;
+        uint8_t *word, *ovf;
         uint64_t *bmp;
 
         snprintf(what, sizeof(what), "s%02d", s);
@@ -290,9 +332,11 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
             drop_key(txn, dbi, prefix, what);
             continue;
         }
-        slot_tab_init(tab, pos[s], bits[s]);
+        slot_tab_init(&tab[0], pos[s], bits[s]);
+        slot_tab_init(&tab[1], pos[(s + 1) % n_slots], ring_bits(bits, n_slots, s));
         for (uint64_t j = 0; j < n; j++) {
-            pairs[j] = (uint64_t)slot_tab_value(tab, hash + 4 * j) << 32 | j;
+            pairs[j] = (uint64_t)slot_tab_value(&tab[0], hash + 4 * j) << 32 | j;
+            fps[j] = (uint16_t)slot_tab_value(&tab[1], hash + 4 * j);
         }
         /*
          * Group ids by slot value with a two-pass LSD radix sort (12 bits per pass): both
@@ -314,7 +358,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
             goto done;
         }
         /* Built in the heap: a small value may sit unaligned inside an LMDB page. */
-        len = SLOT_HDR + blocks * 4 + words * 8 + (nnz + ovf_len) * 4;
+        len = SLOT_HDR + blocks * 4 + words * 8 + (nnz + ovf_len) * ENT_LEN + SLOT_TAIL;
         free(slot);
         slot = malloc(len);
         if (slot == NULL) {
@@ -323,24 +367,27 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         }
         rank = (uint32_t *)(void *)(slot + SLOT_HDR);
         bmp = (uint64_t *)(void *)(rank + blocks);
-        word = (uint32_t *)(void *)(bmp + words);
-        ovf = word + nnz;
+        word = (uint8_t *)(bmp + words);
+        ovf = word + nnz * ENT_LEN;
         memcpy(slot, &(uint32_t){(uint32_t)nnz}, 4);
         memset(slot + 4, 0, SLOT_HDR - 4);
         memset(bmp, 0, words * 8);
+        memset(slot + len - SLOT_TAIL, 0, SLOT_TAIL);
         for (uint64_t i = 0, j; i < n; i = j) {
             uint32_t b = (uint32_t)(pairs[i] >> 32);
             for (j = i + 1; j < n && (pairs[j] >> 32) == b; j++) {
             }
             bmp[b >> 6] |= 1ull << (b & 63);
             if (j - i == 1) {
-                word[r++] = (uint32_t)pairs[i] + 1;
+                uint32_t id = (uint32_t)pairs[i];
+                ent_put(word + ENT_LEN * r++, id, fps[id]);
                 continue;
             }
-            word[r++] = SLOT_MULTI | (uint32_t)o;
-            ovf[o++] = (uint32_t)(j - i);
+            ent_put(word + ENT_LEN * r++, SLOT_MULTI | (uint32_t)o, 0);
+            ent_put(ovf + ENT_LEN * o++, (uint32_t)(j - i), 0);
             for (uint64_t x = i; x < j; x++) {
-                ovf[o++] = (uint32_t)pairs[x];
+                uint32_t id = (uint32_t)pairs[x];
+                ent_put(ovf + ENT_LEN * o++, id, fps[id]);
             }
         }
         for (size_t b = 0; b < blocks; b++) {
@@ -393,6 +440,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
 done:
     free(pairs);
     free(tmp);
+    free(fps);
     free(tab);
     free(slot);
     return err;
@@ -543,14 +591,14 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
             goto done;
         }
         len = v2.mv_size;
-        fixed = SLOT_HDR + buckets / 256 * 4 + buckets / 64 * 8;
-        if (len < fixed || len % 4 != 0) {
+        fixed = SLOT_HDR + buckets / 256 * 4 + buckets / 64 * 8 + SLOT_TAIL;
+        if (len < fixed || (len - fixed) % ENT_LEN != 0) {
             err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
                             prefix, s);
             goto done;
         }
         memcpy(&nnz, v2.mv_data, 4);
-        if ((len - fixed) / 4 < nnz || (len - fixed) / 4 - nnz >= SLOT_MULTI) {
+        if ((len - fixed) / ENT_LEN < nnz || (len - fixed) / ENT_LEN - nnz >= SLOT_MULTI) {
             err = hw_seterr(HW_ECORRUPT, errbuf, errbuf_len, "index segment %s: bad slot %d",
                             prefix, s);
             goto done;
@@ -562,10 +610,10 @@ int hw_idx_load(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg
         }
         seg->rank[s] = (const uint32_t *)(const void *)((const uint8_t *)p + SLOT_HDR);
         seg->bmp[s] = (const uint64_t *)(const void *)(seg->rank[s] + buckets / 256);
-        seg->word[s] = (const uint32_t *)(const void *)(seg->bmp[s] + buckets / 64);
+        seg->word[s] = (const uint8_t *)(seg->bmp[s] + buckets / 64);
         seg->nnz[s] = nnz;
-        seg->ovf[s] = seg->word[s] + nnz;
-        seg->ovf_len[s] = (uint32_t)((len - fixed) / 4 - nnz);
+        seg->ovf[s] = seg->word[s] + (size_t)nnz * ENT_LEN;
+        seg->ovf_len[s] = (uint32_t)((len - fixed) / ENT_LEN - nnz);
     }
 done:
     if (err != HW_OK) {
@@ -611,13 +659,13 @@ static const struct hw_idx_seg *hot_seg(const struct hw_idx_seg *seg)
     return seg;
 }
 
-/* Bytes of slot s's value (header, rank counts, bitmap, words, overflow lists). */
+/* Bytes of slot s's value (header, rank counts, bitmap, entries, tail). */
 static size_t hot_slot_len(const struct hw_idx_seg *seg, int s)
 {
     size_t buckets = (size_t)1 << seg->bits[s];
 
     return SLOT_HDR + buckets / 256 * 4 + buckets / 64 * 8 +
-           ((size_t)seg->nnz[s] + seg->ovf_len[s]) * 4;
+           ((size_t)seg->nnz[s] + seg->ovf_len[s]) * ENT_LEN + SLOT_TAIL;
 }
 
 /* Bytes of the segment's arrays, each (in a hot copy) starting on a 64-byte boundary. */
@@ -724,8 +772,8 @@ static void *hot_copy(void *arg)
         }
         hs->rank[s] = (const uint32_t *)(const void *)(at + SLOT_HDR);
         hs->bmp[s] = (const uint64_t *)(const void *)(hs->rank[s] + buckets / 256);
-        hs->word[s] = (const uint32_t *)(const void *)(hs->bmp[s] + buckets / 64);
-        hs->ovf[s] = hs->word[s] + cold.nnz[s];
+        hs->word[s] = (const uint8_t *)(hs->bmp[s] + buckets / 64);
+        hs->ovf[s] = hs->word[s] + (size_t)cold.nnz[s] * ENT_LEN;
         at += len;
     }
     ok = 1;
@@ -963,16 +1011,23 @@ struct search {
     const struct hw_idx_seg *seg;
     const uint64_t *q;
     const struct hw_pdq *qs; /* all variants; candidates carry their variant */
-    int tmax, variant, slot;
+    int tmax, variant, slot, lim0;
     hw_idx_hit_fn hit;
     void *ctx;
     stage_fn flush_keys, scan;
     size_t n_keys, n_cands;
-    uint32_t keys[KEY_CHUNK];
-    uint32_t lo[KEY_CHUNK], hi[KEY_CHUNK];
+    uint16_t qfp[HW_DIH_COUNT][HW_IDX_SLOTS]; /* each variant's ring fingerprint per slot */
+    /* keys[k]: fingerprint limit in bits 32..39, variant 28..30, slot 24..27, bucket 0..23 */
+    uint64_t keys[KEY_CHUNK];
+    uint64_t hi[KEY_CHUNK];
+    uint32_t lo[KEY_CHUNK];
     uint32_t cands[CAND_CHUNK];
     uint8_t cvars[CAND_CHUNK];
 };
+
+#define TAG_SLOT(tag) ((int)((tag) >> 24) & 15)
+#define TAG_VAR(tag)  ((int)((tag) >> 28) & 7)
+#define TAG_LIM(tag)  ((int)((tag) >> 32) & 255)
 
 HW_INLINE int verify_body(struct search *st)
 {
@@ -1015,34 +1070,43 @@ HW_INLINE int scan_body(struct search *st)
     return 0;
 }
 
-HW_INLINE int add_cand(struct search *st, uint32_t id, uint32_t tag)
+/* Does entry e (id, fingerprint) pass the pigeonring test of the probe `tag`? 0 or 1. */
+HW_INLINE uint32_t ring_ok(const struct search *st, uint64_t e, uint64_t tag)
+{
+    uint32_t fp = (uint32_t)(e >> 32) & 0xffff;
+
+    return __builtin_popcount(fp ^ st->qfp[TAG_VAR(tag)][TAG_SLOT(tag)]) <= TAG_LIM(tag);
+}
+
+HW_INLINE int add_cand(struct search *st, uint32_t id, uint64_t tag)
 {
     if (id >= st->seg->n) {
         return HW_ECORRUPT;
     }
-    st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
+    st->cvars[st->n_cands] = (uint8_t)TAG_VAR(tag);
     st->cands[st->n_cands++] = id;
     return st->n_cands == CAND_CHUNK ? verify_body(st) : 0;
 }
 
-HW_INLINE void prefetch_key(const struct hw_idx_seg *seg, uint32_t tag)
+HW_INLINE void prefetch_key(const struct hw_idx_seg *seg, uint64_t tag)
 {
-    uint32_t key = tag & 0xffffff;
+    uint32_t key = (uint32_t)tag & 0xffffff;
 
-    __builtin_prefetch(seg->bmp[(tag >> 24) & 15] + (key >> 6));
+    __builtin_prefetch(seg->bmp[TAG_SLOT(tag)] + (key >> 6));
 }
 
-HW_INLINE void prefetch_rank(const struct hw_idx_seg *seg, uint32_t tag)
+HW_INLINE void prefetch_rank(const struct hw_idx_seg *seg, uint64_t tag)
 {
-    uint32_t key = tag & 0xffffff;
+    uint32_t key = (uint32_t)tag & 0xffffff;
 
-    __builtin_prefetch(seg->rank[(tag >> 24) & 15] + (key >> 8));
+    __builtin_prefetch(seg->rank[TAG_SLOT(tag)] + (key >> 8));
 }
 
 /*
- * Stages for the buffered probe keys: bitmap words (most probes end here), bucket words of
- * the non-empty buckets (single-hash buckets yield their candidate at once), the overflow
- * lists of the others, then the (prefetched) hashes.
+ * Stages for the buffered probe keys: bitmap words (most probes end here), bucket entries of
+ * the non-empty buckets (a single-hash bucket's entry is its candidate, kept when its ring
+ * fingerprint passes), the overflow lists of the others (likewise), then the (prefetched)
+ * hashes of the candidates left.
  */
 HW_INLINE int flush_keys_body(struct search *st)
 {
@@ -1052,9 +1116,8 @@ HW_INLINE int flush_keys_body(struct search *st)
     int rc;
 
     /*
-     * keys[k]: the variant in bits 28..30, the slot in 24..27, the bucket in 0..23. Each
-     * stage prefetches PF_DIST items ahead: far enough to hide a miss, near enough that the
-     * prefetches are not dropped for want of miss buffers.
+     * Each stage prefetches PF_DIST items ahead: far enough to hide a miss, near enough that
+     * the prefetches are not dropped for want of miss buffers.
      */
     for (size_t k = 0; k < PF_DIST && k < st->n_keys; k++) {
         prefetch_key(seg, st->keys[k]);
@@ -1065,22 +1128,23 @@ HW_INLINE int flush_keys_body(struct search *st)
      * non-empty buckets are kept (in place) for the rank stage.
      */
     for (size_t k = 0; k < st->n_keys; k++) {
-        uint32_t tag = st->keys[k], key = tag & 0xffffff;
-        int s = (tag >> 24) & 15;
+        uint64_t tag = st->keys[k];
+        uint32_t key = (uint32_t)tag & 0xffffff;
 
         if (k + PF_DIST < st->n_keys) {
             prefetch_key(seg, st->keys[k + PF_DIST]);
         }
         st->keys[n_set] = tag; /* n_set <= k */
-        n_set += (uint32_t)(seg->bmp[s][key >> 6] >> (key & 63)) & 1;
+        n_set += (uint32_t)(seg->bmp[TAG_SLOT(tag)][key >> 6] >> (key & 63)) & 1;
     }
-    /* Rank: which word of the slot a non-empty bucket owns (its bitmap line is cached). */
+    /* Rank: which entry of the slot a non-empty bucket owns (its bitmap line is cached). */
     for (size_t k = 0; k < PF_DIST && k < n_set; k++) {
         prefetch_rank(seg, st->keys[k]);
     }
     for (size_t k = 0; k < n_set; k++) {
-        uint32_t tag = st->keys[k], key = tag & 0xffffff, idx;
-        int s = (tag >> 24) & 15;
+        uint64_t tag = st->keys[k];
+        uint32_t key = (uint32_t)tag & 0xffffff, idx;
+        int s = TAG_SLOT(tag);
         size_t wi = key >> 6, j = wi & 3;
         const uint64_t *blk = seg->bmp[s] + (wi - j);
         uint64_t low = (1ull << (key & 63)) - 1;
@@ -1105,24 +1169,26 @@ HW_INLINE int flush_keys_body(struct search *st)
         return rc;
     }
     for (size_t k = 0; k < PF_DIST && k < n_set; k++) {
-        __builtin_prefetch(seg->word[(st->hi[k] >> 24) & 15] + st->lo[k]);
+        __builtin_prefetch(seg->word[TAG_SLOT(st->hi[k])] + (size_t)st->lo[k] * ENT_LEN);
     }
     for (size_t k = 0; k < n_set; k++) {
-        uint32_t tag = st->hi[k], w, multi, id, p;
-        int s = (tag >> 24) & 15;
+        uint64_t tag = st->hi[k], e;
+        uint32_t w, multi, p;
+        int s = TAG_SLOT(tag);
 
         if (k + PF_DIST < n_set) {
-            __builtin_prefetch(seg->word[(st->hi[k + PF_DIST] >> 24) & 15] + st->lo[k + PF_DIST]);
+            __builtin_prefetch(seg->word[TAG_SLOT(st->hi[k + PF_DIST])] +
+                               (size_t)st->lo[k + PF_DIST] * ENT_LEN);
         }
-        w = seg->word[s][st->lo[k]];
+        e = ent_get(seg->word[s], st->lo[k]);
+        w = (uint32_t)e;
         multi = w >> 31;
-        id = w - 1;
         p = w & ~SLOT_MULTI;
-        bad |= (multi ^ 1) & (id >= seg->n);
+        bad |= (multi ^ 1) & (w >= seg->n);
         bad |= multi & (p >= seg->ovf_len[s]);
-        st->cands[st->n_cands] = id;
-        st->cvars[st->n_cands] = (uint8_t)(tag >> 28);
-        st->n_cands += multi ^ 1;
+        st->cands[st->n_cands] = w;
+        st->cvars[st->n_cands] = (uint8_t)TAG_VAR(tag);
+        st->n_cands += (multi ^ 1) & ring_ok(st, e, tag);
         st->lo[n_multi] = p; /* n_multi <= k: overwrites only entries already read */
         st->hi[n_multi] = tag;
         n_multi += multi;
@@ -1131,23 +1197,26 @@ HW_INLINE int flush_keys_body(struct search *st)
         return HW_ECORRUPT;
     }
     for (size_t k = 0; k < PF_DIST && k < n_multi; k++) {
-        __builtin_prefetch(seg->ovf[(st->hi[k] >> 24) & 15] + st->lo[k]);
+        __builtin_prefetch(seg->ovf[TAG_SLOT(st->hi[k])] + (size_t)st->lo[k] * ENT_LEN);
     }
     for (size_t k = 0; k < n_multi; k++) {
-        int s = (st->hi[k] >> 24) & 15;
-        const uint32_t *o = seg->ovf[s] + st->lo[k];
-        uint32_t c;
+        uint64_t tag = st->hi[k];
+        int s = TAG_SLOT(tag);
+        const uint8_t *o = seg->ovf[s];
+        uint32_t p = st->lo[k], c;
 
         if (k + PF_DIST < n_multi) {
-            __builtin_prefetch(seg->ovf[(st->hi[k + PF_DIST] >> 24) & 15] + st->lo[k + PF_DIST]);
+            __builtin_prefetch(seg->ovf[TAG_SLOT(st->hi[k + PF_DIST])] +
+                               (size_t)st->lo[k + PF_DIST] * ENT_LEN);
         }
-        c = o[0];
-
-        if (c > seg->ovf_len[s] - st->lo[k] - 1) {
+        c = (uint32_t)ent_get(o, p);
+        if (c > seg->ovf_len[s] - p - 1) {
             return HW_ECORRUPT;
         }
         for (uint32_t i = 1; i <= c; i++) {
-            if ((rc = add_cand(st, o[i], st->hi[k])) != 0) {
+            uint64_t e = ent_get(o, (size_t)p + i);
+
+            if (ring_ok(st, e, tag) && (rc = add_cand(st, (uint32_t)e, tag)) != 0) {
                 return rc;
             }
         }
@@ -1191,9 +1260,14 @@ int hw_idx_distance(const uint64_t *a, const uint64_t *b)
     return dist4(a, b);
 }
 
-HW_INLINE int push_key(struct search *st, uint32_t key)
+/* Buffer bucket `key` of the current slot, `left` flips short of the slot's radius. */
+HW_INLINE int push_key(struct search *st, uint32_t key, int left)
 {
-    st->keys[st->n_keys++] = (uint32_t)st->variant << 28 | (uint32_t)st->slot << 24 | key;
+    /* the ring limit r_s + r_{s+1} + 1 - d_s, with d_s = r_s - left */
+    uint64_t lim = (uint64_t)(st->lim0 + left > 255 ? 255 : st->lim0 + left);
+
+    st->keys[st->n_keys++] =
+        lim << 32 | (uint64_t)st->variant << 28 | (uint64_t)st->slot << 24 | key;
     return st->n_keys == KEY_CHUNK ? st->flush_keys(st) : 0;
 }
 
@@ -1202,18 +1276,18 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
 {
     int rc;
 
-    if ((rc = push_key(st, key)) != 0 || left == 0) {
+    if ((rc = push_key(st, key, left)) != 0 || left == 0) {
         return rc;
     }
     if (left == 2) {
         /* The usual case (T = 31, 11 slots), without the recursion. */
         for (int a = from; a < bits; a++) {
             uint32_t ka = key ^ (1u << a);
-            if ((rc = push_key(st, ka)) != 0) {
+            if ((rc = push_key(st, ka, 1)) != 0) {
                 return rc;
             }
             for (int b = a + 1; b < bits; b++) {
-                if ((rc = push_key(st, ka ^ (1u << b))) != 0) {
+                if ((rc = push_key(st, ka ^ (1u << b), 0)) != 0) {
                     return rc;
                 }
             }
@@ -1227,6 +1301,19 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
         }
     }
     return 0;
+}
+
+/* The query's ring fingerprint for slot s: its bits at the fingerprint positions of s. */
+static uint16_t ring_value(const struct hw_idx_seg *seg, int s, const uint64_t *h)
+{
+    int ns = (s + 1) % seg->n_slots, rb = ring_bits(seg->bits, seg->n_slots, s);
+    uint32_t v = 0;
+
+    for (int j = 0; j < rb; j++) {
+        int p = seg->pos[ns][j];
+        v |= (uint32_t)((h[p >> 6] >> (p & 63)) & 1) << j;
+    }
+    return (uint16_t)v;
 }
 
 int hw_idx_slot_radius(int n_slots, int tmax, int s)
@@ -1255,6 +1342,9 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
 
     if (seg->n == 0 || tmax < 0) {
         return 0;
+    }
+    if (n_q < 0 || n_q > HW_DIH_COUNT) {
+        return HW_EINVAL; /* a probe key has 3 bits for the variant */
     }
     seg = hot_seg(seg);
     st = malloc(sizeof(*st));
@@ -1300,12 +1390,16 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
             rc = st->scan(st);
             continue;
         }
+        for (int s = 0; s < seg->n_slots; s++) {
+            st->qfp[v][s] = ring_value(seg, s, st->q);
+        }
         for (int s = 0; s < seg->n_slots && rc == 0; s++) {
             int r = hw_idx_slot_radius(seg->n_slots, tmax, s);
             if (r < 0) {
                 continue;
             }
             st->slot = s;
+            st->lim0 = hw_idx_slot_radius(seg->n_slots, tmax, (s + 1) % seg->n_slots) + 1;
             rc = probe(st, slot_value(seg, s, st->q), 0, r, seg->bits[s]);
         }
     }

@@ -12,14 +12,16 @@
  * A segment is an immutable set of n PDQ hashes (each with a 32-bit list id) plus, for each
  * of HW_IDX_SLOTS disjoint subsets ("slots") of the 256 bit positions, a table mapping the
  * slot's value to the ids of the hashes having it (an occupancy bitmap with rank counts, then
- * one word per non-empty bucket). By the pigeonhole principle a hash
- * within distance T of the query is within floor(T / HW_IDX_SLOTS) of it in at least one
- * slot, so probing every slot value within that radius finds every match (exact).
+ * one 6-byte entry per non-empty bucket: an id and a fingerprint of the next slot). By the
+ * pigeonhole principle a hash within distance T of the query is within floor(T / HW_IDX_SLOTS)
+ * of it in at least one slot, so probing every slot value within that radius finds every match
+ * (exact); the fingerprints drop most candidates without reading their hashes, still exactly
+ * (the pigeonring test, index.c).
  * hashlib/STORE.md documents the stored layout.
  */
 #define HW_IDX_SLOTS    11
 #define HW_IDX_MAX_BITS 24
-#define HW_IDX_FORMAT   4
+#define HW_IDX_FORMAT   5
 
 /*
  * The hashes are stored in parts of at most 2^HW_IDX_PART_BITS (1 GiB each): LMDB 0.9 writes
@@ -42,8 +44,8 @@ struct hw_idx_seg {
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS]; /* bit positions (k = 16 * row + col) */
     const uint32_t *rank[HW_IDX_SLOTS];         /* per 256 buckets: non-empty ones before */
     const uint64_t *bmp[HW_IDX_SLOTS];          /* 2^bits bits: bucket is non-empty */
-    const uint32_t *word[HW_IDX_SLOTS];         /* nnz bucket words, in bucket order (index.c) */
-    const uint32_t *ovf[HW_IDX_SLOTS];          /* lists of multi-hash buckets */
+    const uint8_t *word[HW_IDX_SLOTS];          /* nnz 6-byte bucket entries, in bucket order */
+    const uint8_t *ovf[HW_IDX_SLOTS];           /* entry lists of multi-hash buckets (index.c) */
     uint32_t nnz[HW_IDX_SLOTS];
     uint32_t ovf_len[HW_IDX_SLOTS];
     void *owned[HW_IDX_PARTS_MAX + 1 + HW_IDX_SLOTS]; /* copies made when the map was misaligned */
@@ -82,7 +84,8 @@ typedef int (*hw_idx_hit_fn)(void *ctx, uint32_t id, int distance, int variant);
 /**
  * Report every hash of the segment within tmax of any of q[0..n_q). A hash may be reported
  * more than once (several slots, several variants); callers de-duplicate.
- * HW_OK, HW_ECORRUPT (a table points outside the segment), or the callback's nonzero value.
+ * HW_OK, HW_ECORRUPT (a table points outside the segment), HW_EINVAL (n_q > HW_DIH_COUNT),
+ * HW_ENOMEM, or the callback's nonzero value.
  */
 int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
                   hw_idx_hit_fn hit, void *ctx);

@@ -258,7 +258,11 @@ static void check_query(hw_snapshot *snap, const struct hw_pdq *q, int variants,
 /*
  * The pigeonhole worst case for the base segment's layout: distance exactly T from a stored
  * hash, with exactly r_s flips in one slot s, r_t + 1 in every other slot t, the rest in bits
- * no slot uses. Only the full-radius probe of slot s finds it.
+ * no slot uses. Only the full-radius probe of slot s finds it, and its ring fingerprint (the
+ * first positions of slot s + 1) is then exactly at its limit.
+ * The ring worst case: r_s flips in slot s, r + 2 in s + 1, r in s + 2, r + 1 in the others.
+ * Slot s's candidate fails its ring test (d_s + d_{s+1} = r_s + r_{s+1} + 2); only the probe
+ * of slot s + 2 may keep it, at its limit.
  */
 static struct hw_idx_seg layout;
 
@@ -291,6 +295,7 @@ static void flip_bit(struct hw_pdq *h, int b)
 static void worst_case(struct hw_pdq *q, int t)
 {
     int m = layout.n_slots, s0 = (int)(t_rand() % (uint64_t)m), budget = t;
+    int ring = (int)(t_rand() % 2);
     uint8_t used[256] = {0};
 
     for (int s = 0; s < m; s++) {
@@ -300,6 +305,11 @@ static void worst_case(struct hw_pdq *q, int t)
     }
     for (int k = 0; k < m && budget > 0; k++) {
         int s = (s0 + k) % m, r = hw_idx_slot_radius(m, t, s), want = k == 0 ? r : r + 1;
+        if (ring && k == 1) {
+            want = r + 2;
+        } else if (ring && k == 2) {
+            want = r;
+        }
         for (int j = 0; j < want && j < layout.bits[s] && budget > 0; j++) {
             flip_bit(q, layout.pos[s][j]);
             budget--;
