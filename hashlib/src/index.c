@@ -231,8 +231,13 @@ static inline uint64_t ent_get(const uint8_t *base, size_t i)
     return v;
 }
 
-/* One stable counting-sort pass of the `width`-bit digit at `shift` of each key. */
-static void radix_pass(const uint64_t *in, uint64_t *out, uint64_t n, int shift, int width)
+/*
+ * One stable counting-sort pass of the `width`-bit digit at `shift` of each key, moving each
+ * key's fingerprint along with it (reading both in order: looking fingerprints up by id after
+ * the sort would take a cache miss per hash and slot on a large segment).
+ */
+static void radix_pass(const uint64_t *in, const uint16_t *in_fp, uint64_t *out, uint16_t *out_fp,
+                       uint64_t n, int shift, int width)
 {
     size_t count[1u << 12], digits = (size_t)1 << width, sum = 0;
     uint64_t mask = digits - 1;
@@ -247,7 +252,9 @@ static void radix_pass(const uint64_t *in, uint64_t *out, uint64_t n, int shift,
         sum += c;
     }
     for (uint64_t i = 0; i < n; i++) {
-        out[count[(in[i] >> shift) & mask]++] = in[i];
+        size_t at = count[(in[i] >> shift) & mask]++;
+        out[at] = in[i];
+        out_fp[at] = in_fp[i];
     }
 }
 
@@ -313,7 +320,7 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
     if (n_slots > 0) {
         pairs = malloc((size_t)n * sizeof(*pairs));
         tmp = malloc((size_t)n * sizeof(*tmp));
-        fps = malloc((size_t)n * sizeof(*fps));
+        fps = malloc((size_t)n * 2 * sizeof(*fps)); /* in and out of each radix pass */
         tab = malloc(2 * sizeof(*tab));
         if (pairs == NULL || tmp == NULL || fps == NULL || tab == NULL) {
             err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
@@ -343,8 +350,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
          * passes stream through memory, where counting straight into a 2^bits table would
          * take a cache miss per hash and slot.
          */
-        radix_pass(pairs, tmp, n, 32, 12);
-        radix_pass(tmp, pairs, n, 44, 12);
+        radix_pass(pairs, fps, tmp, fps + n, n, 32, 12);
+        radix_pass(tmp, fps + n, pairs, fps, n, 44, 12);
         for (uint64_t i = 0, j; i < n; i = j) {
             for (j = i + 1; j < n && (pairs[j] >> 32) == (pairs[i] >> 32); j++) {
             }
@@ -379,15 +386,13 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
             }
             bmp[b >> 6] |= 1ull << (b & 63);
             if (j - i == 1) {
-                uint32_t id = (uint32_t)pairs[i];
-                ent_put(word + ENT_LEN * r++, id, fps[id]);
+                ent_put(word + ENT_LEN * r++, (uint32_t)pairs[i], fps[i]);
                 continue;
             }
             ent_put(word + ENT_LEN * r++, SLOT_MULTI | (uint32_t)o, 0);
             ent_put(ovf + ENT_LEN * o++, (uint32_t)(j - i), 0);
             for (uint64_t x = i; x < j; x++) {
-                uint32_t id = (uint32_t)pairs[x];
-                ent_put(ovf + ENT_LEN * o++, id, fps[id]);
+                ent_put(ovf + ENT_LEN * o++, (uint32_t)pairs[x], fps[x]);
             }
         }
         for (size_t b = 0; b < blocks; b++) {
