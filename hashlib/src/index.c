@@ -859,13 +859,18 @@ static int hot_thp_off(void)
     return v;
 }
 
-/* A quarter of physical memory: a second copy of a larger index would crowd out the page
- * cache the store itself needs (a 100M-entry index is about 9 GB). */
+/*
+ * Half of physical memory. Once the copy is in use the map's pages of the index are no longer
+ * read and the kernel reclaims them as it needs, so the copy costs its size once, not twice;
+ * a 100M-entry index (about 11.5 GB) then fits a 24 GB machine. Without the copy, a search of
+ * such a store faults its pages in from a file larger than memory (a median of 4.6 ms a query
+ * on the development machine, against 0.40-0.54 ms from the copy).
+ */
 static size_t hot_max_bytes(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 
-    return pages > 0 && size > 0 ? (size_t)pages / 4 * (size_t)size : 0;
+    return pages > 0 && size > 0 ? (size_t)pages / 2 * (size_t)size : 0;
 }
 
 void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_idx_seg *seg)

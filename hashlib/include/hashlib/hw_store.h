@@ -89,7 +89,7 @@ void hw_store_close(hw_store *s);
  * is complete: 29-35% faster at 10M entries on the development machine, where most of a
  * search's random reads otherwise also miss the TLB. It costs that memory a second time (the
  * map's pages stay in the page cache, reclaimable) and a copy after each rebuild of the
- * segment. Never for an index larger than a quarter of physical memory. 0 turns it off for
+ * segment. Never for an index larger than half of physical memory. 0 turns it off for
  * segments loaded from then on. Process-wide; call before serving.
  */
 void hw_store_hot_index(size_t min_bytes);
