@@ -1290,17 +1290,27 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
         return rc;
     }
     if (left == 2) {
-        /* The usual case (T = 31, 11 slots), without the recursion. */
+        /*
+         * The usual case (T = 31, 11 slots), without the recursion and, since a chunk has
+         * room for the bits - a keys of one step, without a check per key.
+         */
+        uint64_t base = (uint64_t)st->variant << 28 | (uint64_t)st->slot << 24;
+        uint64_t t1 = base | (uint64_t)(st->lim0 + 1 > 255 ? 255 : st->lim0 + 1) << 32;
+        uint64_t t0 = base | (uint64_t)(st->lim0 > 255 ? 255 : st->lim0) << 32;
+
         for (int a = from; a < bits; a++) {
             uint32_t ka = key ^ (1u << a);
-            if ((rc = push_key(st, ka, 1)) != 0) {
+            uint64_t *out;
+
+            if (st->n_keys + (size_t)(bits - a) > KEY_CHUNK && (rc = st->flush_keys(st)) != 0) {
                 return rc;
             }
+            out = st->keys + st->n_keys;
+            *out++ = t1 | ka;
             for (int b = a + 1; b < bits; b++) {
-                if ((rc = push_key(st, ka ^ (1u << b), 0)) != 0) {
-                    return rc;
-                }
+                *out++ = t0 | (ka ^ (1u << b));
             }
+            st->n_keys += (size_t)(bits - a);
         }
         return 0;
     }
