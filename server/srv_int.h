@@ -112,8 +112,9 @@ struct srv {
     struct srv_watchdog *watchdog;
     unsigned workers;
     char *tls_cert_pem, *tls_key_pem;
-    /* logging */
-    pthread_mutex_t log_mu;
+    /* logging: a line is written with one write(2) under the read lock (appends to a file
+     * opened with O_APPEND do not interleave); SIGHUP's reopen takes the write lock */
+    pthread_rwlock_t log_lock;
     FILE *log;
     int own_log;
     /* rate limits */
