@@ -1292,7 +1292,8 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
     if (left == 2) {
         /*
          * The usual case (T = 31, 11 slots), without the recursion and, since a chunk has
-         * room for the bits - a keys of one step, without a check per key.
+         * room for the bits - a keys of one step, without a check per key. The chunk is never
+         * left full: push_key() writes before it flushes.
          */
         uint64_t base = (uint64_t)st->variant << 28 | (uint64_t)st->slot << 24;
         uint64_t t1 = base | (uint64_t)(st->lim0 + 1 > 255 ? 255 : st->lim0 + 1) << 32;
@@ -1302,7 +1303,8 @@ static int probe(struct search *st, uint32_t key, int from, int left, int bits)
             uint32_t ka = key ^ (1u << a);
             uint64_t *out;
 
-            if (st->n_keys + (size_t)(bits - a) > KEY_CHUNK && (rc = st->flush_keys(st)) != 0) {
+            /* >=: push_key() expects room for one more key after any step */
+            if (st->n_keys + (size_t)(bits - a) >= KEY_CHUNK && (rc = st->flush_keys(st)) != 0) {
                 return rc;
             }
             out = st->keys + st->n_keys;
