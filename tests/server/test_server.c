@@ -520,14 +520,28 @@ static void test_log_reopen(struct srv *s)
         }
     }
     CHECK(lines >= 1);
-    /* No upload hash ever reaches the log. */
+    /*
+     * No upload hash ever reaches the log; and every line of the earlier tests (50 concurrent
+     * clients among them) is whole: each is one write(2) from its HTTP thread, no mutex.
+     */
     {
         char md5[33];
+        int n_lines = 0;
         hw_hex_encode(h_blur.digests.md5, HW_MD5_LEN, md5);
         f = fopen(moved, "r");
         while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            size_t len = strlen(line);
             CHECK(strstr(line, md5) == NULL && strstr(line, "signal=") == NULL);
+            if (strncmp(line, "mhd: ", 5) == 0) {
+                continue;
+            }
+            n_lines++;
+            CHECK(len > 30 && line[len - 1] == '\n' && strncmp(line, "20", 2) == 0 &&
+                  line[10] == 'T' && strstr(line, " rid=") != NULL &&
+                  strstr(line, " rid=") == strchr(line, 'Z') + 1 && strstr(line, " ms=") != NULL &&
+                  strstr(strstr(line, " rid=") + 1, " rid=") == NULL);
         }
+        CHECK(n_lines >= 50);
         if (f != NULL) {
             fclose(f);
         }
