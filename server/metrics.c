@@ -296,6 +296,19 @@ char *srv_metrics_render(struct srv *s, size_t *len)
               "\n",
               srv_pool_depth(s->pool), srv_pool_busy(s->pool), s->workers,
               atomic_load(&s->in_flight), srv_watchdog_cuts(s->watchdog), s->started);
+    {
+        size_t hot_bytes;
+        unsigned hot_copying;
+
+        hw_store_hot_index_stats(s->store, &hot_bytes, &hot_copying);
+        mb_printf(&b,
+                  "# HELP hashwatch_index_hot_bytes Bytes of PDQ index searched in huge-page "
+                  "copies (--hot-index); 0: searched in the store's map.\n"
+                  "# TYPE hashwatch_index_hot_bytes gauge\nhashwatch_index_hot_bytes %zu\n"
+                  "# HELP hashwatch_index_hot_copying Hot index copies being made.\n"
+                  "# TYPE hashwatch_index_hot_copying gauge\nhashwatch_index_hot_copying %u\n",
+                  hot_bytes, hot_copying);
+    }
     if (hw_snapshot_acquire(s->store, &snap, NULL, 0) == HW_OK) {
         struct hw_list_info *li = malloc(MET_MAX_LISTS * sizeof(*li));
         size_t n = 0;

@@ -962,6 +962,25 @@ void hw_idx_hot_close(MDB_env *env)
     }
 }
 
+void hw_idx_hot_stats(MDB_env *env, size_t *bytes_ready, unsigned *copying)
+{
+    size_t bytes = 0;
+    unsigned n = 0;
+
+    pthread_mutex_lock(&hot_mu);
+    for (struct hw_idx_hot *h = hot_list; h != NULL; h = h->next) {
+        if (h->env == env) {
+            int st = atomic_load_explicit(&h->state, memory_order_acquire);
+
+            bytes += st == HOT_READY ? h->mem_len : 0;
+            n += st == HOT_COPYING;
+        }
+    }
+    pthread_mutex_unlock(&hot_mu);
+    *bytes_ready = bytes;
+    *copying = n;
+}
+
 int hw_idx_hot_wait(MDB_env *env, int timeout_ms)
 {
     for (int t = 0;; t++) {

@@ -118,6 +118,9 @@ void hw_idx_attach_hot(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct hw_
 /** Stop and free every hot copy of env's segments (before mdb_env_close). */
 void hw_idx_hot_close(MDB_env *env);
 
+/** Bytes of env's current hot copies that are ready, and how many are still being made. */
+void hw_idx_hot_stats(MDB_env *env, size_t *bytes_ready, unsigned *copying);
+
 /** Wait up to timeout_ms until no copy of env's segments is being made: the number of copies
  *  ready, or -1 on timeout. */
 int hw_idx_hot_wait(MDB_env *env, int timeout_ms);

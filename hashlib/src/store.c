@@ -523,6 +523,15 @@ int hw_store_hot_index_wait(hw_store *s, int timeout_ms)
     return s == NULL || s->env == NULL ? 0 : hw_idx_hot_wait(s->env, timeout_ms);
 }
 
+void hw_store_hot_index_stats(hw_store *s, size_t *bytes_ready, unsigned *copying)
+{
+    *bytes_ready = 0;
+    *copying = 0;
+    if (s != NULL && s->env != NULL) {
+        hw_idx_hot_stats(s->env, bytes_ready, copying);
+    }
+}
+
 void hw_store_close(hw_store *s)
 {
     if (s == NULL) {

@@ -852,6 +852,9 @@ static void test_metrics_after(void)
     CHECK(r.body != NULL && strstr(r.body, "hashwatch_decode_failures_total{reason=") != NULL);
     CHECK(r.body != NULL && strstr(r.body, "hashwatch_list_version{list=\"beta\"}") != NULL);
     CHECK(r.body != NULL && strstr(r.body, "hashwatch_queue_depth") != NULL);
+    /* the test store's index is far below --hot-index's default: searched in the map */
+    CHECK(r.body != NULL && strstr(r.body, "\nhashwatch_index_hot_bytes 0\n") != NULL &&
+          strstr(r.body, "\nhashwatch_index_hot_copying 0\n") != NULL);
     resp_free(&r);
 }
 

@@ -339,8 +339,20 @@ static void query_round(int n_queries)
          * this round runs on the copy (a copy of an earlier build would fail the checks) */
         size_t n = 0;
 
+        size_t hot_bytes = 0;
+        unsigned copying = 1;
+
         CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], NULL, NULL, 0, &n));
         CHECK(hw_store_hot_index_wait(store, 60000) == 1);
+        /* what /metrics reports: one copy in use, at least the base's hashes, none pending */
+        hw_store_hot_index_stats(store, &hot_bytes, &copying);
+        CHECK(hot_bytes >= layout.n * 32 && copying == 0);
+    } else {
+        size_t hot_bytes = 1;
+        unsigned copying = 1;
+
+        hw_store_hot_index_stats(store, &hot_bytes, &copying);
+        CHECK(hot_bytes == 0 && copying == 0);
     }
     for (int i = 0; i < n_queries; i++) {
         struct hw_pdq q[HW_DIH_COUNT];

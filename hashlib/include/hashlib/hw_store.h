@@ -100,6 +100,13 @@ void hw_store_hot_index(size_t min_bytes);
  */
 int hw_store_hot_index_wait(hw_store *s, int timeout_ms);
 
+/**
+ * What the hot copies of s's index hold now: *bytes_ready, the memory of the copies in use
+ * (0 when every search reads LMDB's map), and *copying, the copies still being made. Both 0
+ * for s == NULL. Thread-safe; cheap (walks a short list under a mutex).
+ */
+void hw_store_hot_index_stats(hw_store *s, size_t *bytes_ready, unsigned *copying);
+
 /* ---- lists ---- */
 
 struct hw_list_config {
