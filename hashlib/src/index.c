@@ -1113,11 +1113,9 @@ HW_INLINE uint32_t ring_ok(const struct search *st, uint64_t e, uint64_t tag)
     return __builtin_popcount(fp ^ st->qfp[TAG_VAR(tag)][TAG_SLOT(tag)]) <= TAG_LIM(tag);
 }
 
+/* Add a candidate (an id already checked against the segment's size). */
 HW_INLINE int add_cand(struct search *st, uint32_t id, uint64_t tag)
 {
-    if (id >= st->seg->n) {
-        return HW_ECORRUPT;
-    }
     st->cvars[st->n_cands] = (uint8_t)TAG_VAR(tag);
     st->cands[st->n_cands++] = id;
     return st->n_cands == CAND_CHUNK ? verify_body(st) : 0;
@@ -1251,6 +1249,10 @@ HW_INLINE int flush_keys_body(struct search *st)
         for (uint32_t i = 1; i <= c; i++) {
             uint64_t e = ent_get(o, (size_t)p + i);
 
+            /* every id is checked, kept or not, as in the word stage */
+            if ((uint32_t)e >= seg->n) {
+                return HW_ECORRUPT;
+            }
             if (ring_ok(st, e, tag) && (rc = add_cand(st, (uint32_t)e, tag)) != 0) {
                 return rc;
             }
