@@ -86,7 +86,7 @@ void hw_store_close(hw_store *s);
  * Hot index copies, for long-running processes (the server, benchmarks); off by default.
  * With min_bytes > 0, a PDQ index segment of at least min_bytes is copied once, in the
  * background, into memory backed by transparent huge pages, and searched there once the copy
- * is complete: 29-35% faster at 10M entries on the development machine, where most of a
+ * is complete: 29-35% faster at 10M entries on the earlier development machine, where most of a
  * search's random reads otherwise also miss the TLB. It costs that memory a second time (the
  * map's pages stay in the page cache, reclaimable) and a copy after each rebuild of the
  * segment. Never for an index larger than half of physical memory. 0 turns it off for
