@@ -21,6 +21,11 @@ if(TARGET hwserver)
         endif()
         message(WARNING "libcurl not found (libcurl4-openssl-dev): server tests skipped")
     endif()
+    # `hashwatch bench http` against a real hashwatchd: its counts, or its figures mean nothing.
+    add_test(NAME bench-http
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/server/test_bench_http.sh ${CMAKE_BINARY_DIR}/bin
+                     ${CMAKE_CURRENT_SOURCE_DIR}/data)
+    set_tests_properties(bench-http PROPERTIES LABELS "integration" TIMEOUT 300)
     # The server's own parsers of untrusted text (hash strings, config files, audit logs).
     hw_add_fuzz(NAME srv_parse SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/server/fuzz_srv_parse.c
                 LIBS hwserver)
