@@ -45,7 +45,7 @@ int main(int argc, char **argv)
          * server starts rather than during the first look-ups. */
         hw_snapshot *snap = NULL;
         struct hw_pdq zero;
-        struct hw_match_opts none = {NULL, 0, 0, 0};
+        struct hw_match_opts none = {NULL, 0, 0, 0, 0};
         size_t n = 0;
 
         memset(&zero, 0, sizeof(zero));

@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "                                 [--hot MIB] [--faiss 0|1]\n"
             "       hashwatch bench store query --store DIR [--count N] [--clustered F]\n"
             "                                 [--queries Q] [--brute-queries B] [--seed S]\n"
-            "                                 [--hot MIB] [--faiss 0|1]\n"
+            "                                 [--hot MIB] [--faiss 0|1] [--lean 0|1]\n"
             "gen: import a synthetic PDQ list (a fraction F, default 0.5, near-duplicates at\n"
             "     distances 0..40 of N/1000+300 centres; the rest uniform) and report the rate.\n"
             "     --batch M commits every M records (default: one transaction), for lists\n"
@@ -39,6 +39,10 @@ static void usage(FILE *f)
             "--hot MIB: as hashwatchd, search an index of at least MIB MiB in its huge-page\n"
             "     copy, waiting for the copy before timing (default 256; 0: the LMDB map).\n"
             "--faiss 0: skip the FAISS comparison (built when libfaiss-dev is present).\n"
+            "--lean 1: query keeps only a sample of the hashes and times its brute-force\n"
+            "     side on the store's own copy of them, through the same scan the index uses\n"
+            "     for small segments; the default above 20M entries, where the bench's own\n"
+            "     copy (32 bytes per entry) would take memory from the index.\n"
             "Timings depend on the machine and its load; run on an idle machine.\n");
 }
 
@@ -83,9 +87,19 @@ static void flip(struct hw_pdq *h, int n)
     }
 }
 
+/*
+ * Above this many entries, `query` keeps a sample of the hashes (for near-entry queries) and
+ * its brute-force side scans the store's own copy of them (hw_match_opts.scan) instead of its
+ * own: at 100M entries the bench's 3.2 GB of hashes, beside an 11.5 GB hot index and the
+ * pages it is copied from, left a 24 GB machine short of memory and slowed the index 4-10x.
+ */
+#define LEAN_ABOVE  20000000u
+#define LEAN_SAMPLE 65536u
+
 struct synth {
-    struct hw_pdq *h; /* all generated hashes, for the brute-force side */
+    struct hw_pdq *h; /* all generated hashes for the brute-force side, or a sample (lean) */
     size_t n;
+    int lean;
     struct hw_pdq *centres;
     size_t n_centres;
     double clustered;
@@ -112,13 +126,14 @@ static void to_bytes(const struct hw_pdq *h, uint8_t *out)
     }
 }
 
-static int synth_init(struct synth *sy, size_t n, double clustered)
+static int synth_init(struct synth *sy, size_t n, double clustered, int lean)
 {
     memset(sy, 0, sizeof(*sy));
     sy->clustered = clustered;
+    sy->lean = lean;
     sy->n_centres = n / 1000 + 300;
     sy->centres = malloc(sy->n_centres * sizeof(*sy->centres));
-    sy->h = malloc((n + 1) * sizeof(*sy->h));
+    sy->h = malloc(((lean ? LEAN_SAMPLE : n) + 1) * sizeof(*sy->h));
     if (sy->centres == NULL || sy->h == NULL) {
         return -1;
     }
@@ -289,7 +304,8 @@ static int latency(hw_store *s, const struct synth *sy, int n, int brute, int va
 {
     double *t = malloc((size_t)n * sizeof(*t)), *w = malloc((size_t)n * sizeof(*w));
     hw_snapshot *snap = NULL;
-    struct hw_match_opts o = {NULL, 0, -1, variants};
+    struct hw_match_opts o = {NULL, 0, -1, variants, 0};
+    struct hw_match_opts scan = {NULL, 0, -1, variants, 1};
     struct hw_pdq q[HW_DIH_COUNT];
     int rc = -1;
 
@@ -304,7 +320,12 @@ static int latency(hw_store *s, const struct synth *sy, int n, int brute, int va
         make_query(sy, hit, q);
         t0 = now();
         c0 = cpu_now();
-        if (brute) {
+        if (brute && sy->lean) {
+            if (hw_snapshot_match_pdq(snap, q, &scan, NULL, 0, &found) != HW_OK) {
+                cli_err("bench: scan failed");
+                goto done;
+            }
+        } else if (brute) {
             found = brute_scan(sy, q, variants ? HW_DIH_COUNT : 1, HW_PDQ_THRESHOLD_DEFAULT);
         } else if (hw_snapshot_match_pdq(snap, q, &o, NULL, 0, &found) != HW_OK) {
             cli_err("bench: query failed");
@@ -314,7 +335,13 @@ static int latency(hw_store *s, const struct synth *sy, int n, int brute, int va
         w[i] = (now() - t0) * 1e3;
         *matches += found;
         if (check && !brute) {
-            size_t bf = brute_scan(sy, q, variants ? HW_DIH_COUNT : 1, HW_PDQ_THRESHOLD_DEFAULT);
+            size_t bf = 0;
+            if (!sy->lean) {
+                bf = brute_scan(sy, q, variants ? HW_DIH_COUNT : 1, HW_PDQ_THRESHOLD_DEFAULT);
+            } else if (hw_snapshot_match_pdq(snap, q, &scan, NULL, 0, &bf) != HW_OK) {
+                cli_err("bench: scan failed");
+                goto done;
+            }
             if (bf != found) {
                 cli_err("bench: index found %zu, brute force %zu: NOT EXACT", found, bf);
                 goto done;
@@ -344,6 +371,7 @@ struct opts {
     size_t resume; /* records already imported */
     long hot_mib;  /* hw_store_hot_index threshold in MiB; 0: search the map */
     int faiss;     /* compare with FAISS when built with it */
+    int lean;      /* query: -1 above LEAN_ABOVE entries, else 0 or 1 as asked */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -359,6 +387,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->resume = 0;
     o->hot_mib = 256;
     o->faiss = 1;
+    o->lean = -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -387,6 +416,8 @@ static int parse(int argc, char **argv, struct opts *o)
             o->hot_mib = strtol(v, NULL, 10);
         } else if (strcmp(a, "--faiss") == 0) {
             o->faiss = atoi(v) != 0;
+        } else if (strcmp(a, "--lean") == 0) {
+            o->lean = atoi(v) != 0;
         } else {
             cli_err("bench store: unknown option %s", a);
             return -1;
@@ -417,7 +448,7 @@ static int faiss_compare(const struct synth *sy, int queries)
     hw_faiss *f = NULL;
     int rc = -1;
 
-    if (sy->n > 20000000) {
+    if (sy->lean || sy->n > LEAN_ABOVE) {
         printf("faiss: skipped above 20M entries (its hash maps would not fit in memory)\n");
         return 0;
     }
@@ -479,7 +510,7 @@ static int update_visibility(hw_store *s, struct synth *sy)
     hw_snapshot *snap = NULL;
     struct hw_entry e;
     struct hw_pdq probe;
-    struct hw_match_opts mo = {NULL, 0, 0, 0};
+    struct hw_match_opts mo = {NULL, 0, 0, 0, 0};
     double t0, t_add, t_del;
     size_t n = 0;
     int rc;
@@ -555,12 +586,28 @@ static int run(const struct opts *o, int mode)
     } else {
         snprintf(dir, sizeof(dir), "./bench-store-%zu", o->count);
     }
-    if (synth_init(&sy, o->count, o->clustered) != 0) {
+    if (synth_init(&sy, o->count, o->clustered,
+                   mode == 2 && (o->lean < 0 ? o->count > LEAN_ABOVE : o->lean)) != 0) {
         cli_err("bench: out of memory");
         goto done;
     }
     printf("store %s: %zu PDQ entries, %.0f%% clustered (%zu centres, distances 0..40)\n", dir,
            o->count, o->clustered * 100, sy.n_centres);
+    if (mode == 2 && sy.lean) {
+        /* Same seed, same sequence: every k-th hash `gen` imported, for near-entry queries. */
+        size_t k = o->count / LEAN_SAMPLE + 1;
+        for (size_t i = 0; i < o->count; i++) {
+            struct hw_pdq h;
+            gen_one(&sy, &h);
+            if (i % k == 0) {
+                sy.h[sy.n++] = h;
+            }
+        }
+        printf("lean: %zu sampled hashes for near-entry queries; the brute-force side scans "
+               "the store's copy of the hashes\n",
+               sy.n);
+        goto queries;
+    }
     if (mode == 2) {
         /* Same seed, same sequence: the hashes `gen` imported, for the brute-force side. */
         while (sy.n < o->count) {

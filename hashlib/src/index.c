@@ -1383,7 +1383,7 @@ static double binom_sum(int bits, int r)
     return sum;
 }
 
-int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
+int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax, int scan,
                   hw_idx_hit_fn hit, void *ctx)
 {
     struct search *st = NULL;
@@ -1408,7 +1408,7 @@ int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q,
         st->scan = scan_popcnt;
     }
 #endif
-    use_tables = seg->n_slots > 0;
+    use_tables = seg->n_slots > 0 && !scan;
     if (use_tables && hw_idx_mode == 0) {
         /*
          * Cost in random memory accesses: a probe mostly reads a cached bitmap (counted as a

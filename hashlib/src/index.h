@@ -83,11 +83,12 @@ typedef int (*hw_idx_hit_fn)(void *ctx, uint32_t id, int distance, int variant);
 
 /**
  * Report every hash of the segment within tmax of any of q[0..n_q). A hash may be reported
- * more than once (several slots, several variants); callers de-duplicate.
+ * more than once (several slots, several variants); callers de-duplicate. scan != 0 compares
+ * q with every hash instead of using the tables.
  * HW_OK, HW_ECORRUPT (a table points outside the segment), HW_EINVAL (n_q > HW_DIH_COUNT),
  * HW_ENOMEM, or the callback's nonzero value.
  */
-int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax,
+int hw_idx_search(const struct hw_idx_seg *seg, const struct hw_pdq *q, int n_q, int tmax, int scan,
                   hw_idx_hit_fn hit, void *ctx);
 
 /**

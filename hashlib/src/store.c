@@ -1928,7 +1928,7 @@ int hw_snapshot_match_pdq(hw_snapshot *snap, const struct hw_pdq *q,
     for (uint8_t sg = 0; sg < 2; sg++) {
         h.seg = &snap->seg[sg];
         err = hw_idx_search(h.seg, q, opts != NULL && opts->variants ? HW_DIH_COUNT : 1, tmax,
-                            hit_add, &h);
+                            opts != NULL && opts->scan, hit_add, &h);
         if (err != HW_OK) {
             goto done;
         }

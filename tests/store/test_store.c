@@ -251,7 +251,7 @@ static void test_pdq_basic(hw_store *s)
     struct hw_pdq base, near, q[HW_DIH_COUNT];
     struct hw_entry e;
     struct hw_match m[4];
-    struct hw_match_opts opts = {NULL, 0, -1, 0};
+    struct hw_match_opts opts = {NULL, 0, -1, 0, 0};
     const char *only[] = {"iwf"};
     hw_batch *b = NULL;
     hw_snapshot *snap = NULL;

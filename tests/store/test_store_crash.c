@@ -65,7 +65,7 @@ static int has_entry(hw_snapshot *snap, const struct hw_entry *e)
 
     if (e->type == HW_HASH_PDQ) {
         struct hw_pdq q;
-        struct hw_match_opts o = {NULL, 0, 0, 0};
+        struct hw_match_opts o = {NULL, 0, 0, 0, 0};
         t_pdq_from_bytes(e->hash, &q);
         rc = hw_snapshot_match_pdq(snap, &q, &o, &m, 1, &n);
     } else {

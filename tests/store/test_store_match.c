@@ -219,9 +219,12 @@ static void check_query(hw_snapshot *snap, const struct hw_pdq *q, int variants,
 {
     size_t ne = brute(q, variants ? HW_DIH_COUNT : 1, o, exp_buf), n = 0;
 
-    for (int mode = 0; mode < 3; mode++) {
-        hw_idx_mode = mode;
-        CHECK_OK(hw_snapshot_match_pdq(snap, q, o, got, n_recs, &n));
+    /* modes 0..2 as hw_idx_mode; 3: tables forced, but opts.scan asks for the scan */
+    for (int mode = 0; mode < 4; mode++) {
+        struct hw_match_opts oo = *o;
+        oo.scan = mode == 3;
+        hw_idx_mode = mode == 3 ? 1 : mode;
+        CHECK_OK(hw_snapshot_match_pdq(snap, q, &oo, got, n_recs, &n));
         CHECK(n == ne);
         if (n != ne) {
             fprintf(stderr, "mode %d: got %zu matches, brute force %zu (max %d, variants %d)\n",
@@ -355,7 +358,7 @@ static void query_round(int n_queries)
     }
     for (int i = 0; i < n_queries; i++) {
         struct hw_pdq q[HW_DIH_COUNT];
-        struct hw_match_opts o = {NULL, 0, maxd[t_rand() % 7], (int)(t_rand() % 2)};
+        struct hw_match_opts o = {NULL, 0, maxd[t_rand() % 7], (int)(t_rand() % 2), 0};
         int kind = (int)(t_rand() % 7); /* 4..6: worst cases */
 
         for (int v = 0; v < HW_DIH_COUNT; v++) {
@@ -573,7 +576,7 @@ int main(int argc, char **argv)
         size_t first;
         hw_snapshot *snap = NULL;
         size_t n = 0, found = 0, tried = 0;
-        struct hw_match_opts exact = {NULL, 0, 0, 0};
+        struct hw_match_opts exact = {NULL, 0, 0, 0, 0};
 
         load_layout();
         n_before = layout.n;
@@ -628,7 +631,7 @@ int main(int argc, char **argv)
     {
         struct hw_pdq q9[HW_DIH_COUNT + 1];
         memset(q9, 0, sizeof(q9));
-        CHECK(hw_idx_search(&layout, q9, HW_DIH_COUNT + 1, 31, no_hit, NULL) == HW_EINVAL);
+        CHECK(hw_idx_search(&layout, q9, HW_DIH_COUNT + 1, 31, 0, no_hit, NULL) == HW_EINVAL);
     }
     for (int kind = 0; kind < 4; kind++) {
         hw_snapshot *snap = NULL;
@@ -653,6 +656,11 @@ int main(int argc, char **argv)
         hw_idx_mode = 2;
         CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], NULL, NULL, 0, &n));
         hw_idx_mode = 0;
+        {
+            /* the public brute-force option never reads the tables either */
+            struct hw_match_opts scan = {NULL, 0, -1, 0, 1};
+            CHECK_OK(hw_snapshot_match_pdq(snap, &centres[0], &scan, NULL, 0, &n));
+        }
         hw_snapshot_end(snap);
         damage_slots(kind, 1);
     }
@@ -661,7 +669,7 @@ int main(int argc, char **argv)
     hw_idx_seg_release(&layout);
     hw_store_close(store);
     t_rmdir(dir);
-    printf("%zu queries x 3 modes, %zu matches compared\n", n_queries_checked, n_matches_checked);
+    printf("%zu queries x 4 modes, %zu matches compared\n", n_queries_checked, n_matches_checked);
     if (t_failures) {
         fprintf(stderr, "%d check(s) failed\n", t_failures);
         return 1;

@@ -184,6 +184,8 @@ struct hw_match_opts {
     size_t n_lists;
     int max_distance; /* < 0: each list's threshold; else min(this, list threshold) */
     int variants;     /* PDQ: also match the 7 other dihedral variants in q[1..7] */
+    int scan;         /* PDQ: compare q with every hash instead of using the index (the same
+                       * answer, slowly): the brute-force side of benchmarks and checks */
 };
 
 /**
