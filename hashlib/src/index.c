@@ -705,14 +705,37 @@ static int read_id(MDB_txn *txn, MDB_dbi dbi, const char *prefix, uint64_t *id)
     return 0;
 }
 
-/* Copy len bytes in 64 MiB steps, giving up when asked to. */
+/*
+ * Ask the kernel to read [p, p + len) of the map ahead. The store is opened with readahead
+ * off (MDB_NORDAHEAD: its B-trees are read at random), so a sequential read says so itself.
+ * In 1 MiB requests: Linux reads at most one readahead window (read_ahead_kb) per request.
+ */
+static void will_need(const void *p, size_t len)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p & ~(pg - 1);
+    uintptr_t end = (uintptr_t)p + len;
+
+    for (; a < end; a += (uintptr_t)1 << 20) {
+        size_t n = end - a < ((uintptr_t)1 << 20) ? end - a : (size_t)1 << 20;
+        (void)madvise((void *)a, n, MADV_WILLNEED); /* a hint */
+    }
+}
+
+/* Copy len bytes in 64 MiB steps, the next step read ahead, giving up when asked to. */
 static int hot_copy_bytes(struct hw_idx_hot *h, uint8_t *dst, const void *src, size_t len)
 {
-    for (size_t off = 0; off < len; off += (size_t)64 << 20) {
-        size_t n = len - off < ((size_t)64 << 20) ? len - off : (size_t)64 << 20;
+    const size_t step = (size_t)64 << 20;
+
+    will_need(src, len < step ? len : step);
+    for (size_t off = 0; off < len; off += step) {
+        size_t n = len - off < step ? len - off : step;
 
         if (atomic_load_explicit(&h->cancel, memory_order_relaxed)) {
             return -1;
+        }
+        if (off + n < len) {
+            size_t next = len - off - n < step ? len - off - n : step;
+            will_need((const uint8_t *)src + off + n, next);
         }
         memcpy(dst + off, (const uint8_t *)src + off, n);
     }
