@@ -1,11 +1,13 @@
 /* store.c: named hash lists in one LMDB environment: lists, atomic batches, snapshots, look-ups. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hw_error.h"
 #include "hw_store.h"
@@ -383,6 +385,71 @@ static int index_upgrade(hw_store *s, char *errbuf, size_t errbuf_len)
     return rc != 0 ? lmdb_err(rc, errbuf, errbuf_len, "index upgrade") : HW_OK;
 }
 
+/* Half of physical memory, in bytes (0 when unknown). */
+static uint64_t half_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && size > 0 ? (uint64_t)pages / 2 * (uint64_t)size : 0;
+}
+
+/*
+ * The background read of a store's file into the page cache (see store_warm()): 1 MiB at a
+ * time, one read in flight and no read-ahead, so that the queries it runs beside, whose page
+ * faults are 4 KiB reads, do not queue behind gigabytes of it (asking for the whole file at
+ * once made a cold 10M store's first query take 2.0 s instead of 0.06).
+ */
+static void *warm_main(void *arg)
+{
+    char *path = arg;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = malloc((size_t)1 << 20);
+    ssize_t n = 1;
+
+    if (fd >= 0 && buf != NULL) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+        for (off_t off = 0; n > 0; off += n) {
+            n = pread(fd, buf, (size_t)1 << 20, off);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(buf);
+    free(path);
+    return NULL;
+}
+
+/*
+ * A long-running process (one that asked for hot index copies) reads a store that fits in
+ * half of memory into the page cache, in the background: the store is opened with
+ * MDB_NORDAHEAD, so otherwise its pages would come in 4 KiB at a time, on demand, after each
+ * restart. A store larger than that is left to demand paging.
+ */
+static void store_warm(const char *dir)
+{
+    char *path = malloc(strlen(dir) + sizeof("/data.mdb"));
+    struct stat st;
+    pthread_attr_t at;
+    pthread_t t;
+    int started = 0;
+
+    if (path == NULL) {
+        return;
+    }
+    strcpy(path, dir);
+    strcat(path, "/data.mdb");
+    if (stat(path, &st) == 0 && (uint64_t)st.st_size <= half_memory() &&
+        pthread_attr_init(&at) == 0) {
+        (void)pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&t, &at, warm_main, path) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (!started) {
+        free(path);
+    }
+}
+
 int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf, size_t errbuf_len)
 {
     hw_store *s = NULL;
@@ -390,10 +457,10 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
     struct stat st;
     int rc, err = HW_OK, present = 0, dead;
     /*
-     * MDB_NORDAHEAD: the B-trees are read at random, and a store larger than memory (100M
-     * entries: 35 GB) would otherwise have every page fault read ahead of it (up to
-     * read_ahead_kb, 8 MiB on the benchmark machine), evicting pages still in use. The one
-     * sequential reader, the index's hot copy, asks for its read-ahead itself.
+     * MDB_NORDAHEAD: the B-trees are read at random, and on a store larger than memory (100M
+     * entries: 35 GB) the kernel's read-ahead on every page fault (up to read_ahead_kb, 8 MiB
+     * on the benchmark machine) read far more than was used and evicted pages still in use.
+     * Sequential readers ask for read-ahead themselves (the index's hot copy, store_warm()).
      */
     unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD;
 
@@ -423,6 +490,7 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
     if (flags & HW_STORE_RDONLY) {
         envflags |= MDB_RDONLY;
     }
+
     if ((rc = mdb_env_create(&s->env)) != 0 ||
         (rc = mdb_env_set_maxdbs(s->env, HW_STORE_MAXDBS)) != 0 ||
         (rc = mdb_env_set_maxreaders(s->env, HW_STORE_MAXREADERS)) != 0 ||
@@ -461,6 +529,9 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
             err = lmdb_err(rc, errbuf, errbuf_len, "store open");
         } else if (!(flags & HW_STORE_RDONLY)) {
             err = index_upgrade(s, errbuf, errbuf_len);
+        }
+        if (err == HW_OK && hw_idx_hot_min > 0) {
+            store_warm(dir);
         }
         goto done;
     }
