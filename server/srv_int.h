@@ -103,6 +103,10 @@ struct srv {
     struct srv_config cfg;
     struct MHD_Daemon *d;
     unsigned port;
+    /* the listening socket and the thread that accepts on it (see srv_accept_main) */
+    int listen_fd, stop_pipe[2];
+    pthread_t acceptor;
+    int acceptor_running;
     hw_store *store;
     int own_store;
     hw_keys *keys;
