@@ -1375,6 +1375,61 @@ static void test_tls(void)
 }
 #endif
 
+/* The listening socket: IPv6 loopback (where the machine has it), and a port that is taken is
+ * refused at start with the address in the message instead of serving nothing. */
+static void test_listen(void)
+{
+    struct srv_config c;
+    struct srv *s, *s2 = NULL;
+    unsigned saved = g_port;
+    char url[128], err[512];
+    struct resp r;
+    CURL *h;
+    CURLcode cc;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a6;
+
+    memset(&a6, 0, sizeof(a6));
+    a6.sin6_family = AF_INET6;
+    a6.sin6_addr = in6addr_loopback;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0) {
+        close(fd);
+        base_config(&c);
+        snprintf(c.listen, sizeof(c.listen), "[::1]:0");
+        s = start(&c);
+        memset(&r, 0, sizeof(r));
+        h = curl_easy_init();
+        snprintf(url, sizeof(url), "http://[::1]:%u/healthz", g_port);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+        cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+        CHECK(cc == CURLE_OK && r.status == 200 && r.body != NULL && strstr(r.body, "ok") != NULL);
+        curl_easy_cleanup(h);
+        free(r.body);
+        srv_stop(s, 5);
+    } else {
+        if (fd >= 0) {
+            close(fd);
+        }
+        printf("test_listen: no IPv6 loopback here, IPv6 part skipped\n");
+    }
+
+    base_config(&c);
+    s = start(&c);
+    snprintf(c.listen, sizeof(c.listen), "127.0.0.1:%u", g_port);
+    err[0] = '\0';
+    CHECK(srv_start(&c, g_store, &s2, err, sizeof(err)) != 0 && s2 == NULL);
+    CHECK(strstr(err, c.listen) != NULL, "error does not name the address: %s", err);
+    r = get("/healthz", NULL); /* the first server is unaffected */
+    CHECK(r.status == 200);
+    resp_free(&r);
+    srv_stop(s, 5);
+    g_port = saved;
+}
+
 static void test_config(void)
 {
     struct srv_config c;
@@ -1466,6 +1521,7 @@ int main(void)
     RUN(test_tls);
 #endif
     RUN(test_audit);
+    RUN(test_listen);
     RUN(test_config);
 
     hw_keys_close(g_keys);
