@@ -1231,6 +1231,32 @@ static void test_live_import(void)
 
 /* ---- audit ---- */
 
+/* GET url (a /healthz of a server started apart from g_port) with libcurl: 1 when it answers
+ * 200 with a body saying ok. insecure: accept a self-signed TLS certificate. */
+static int healthz_ok(const char *url, int insecure)
+{
+    struct resp r;
+    CURL *h = curl_easy_init();
+    CURLcode cc;
+    int ok;
+
+    memset(&r, 0, sizeof(r));
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+    ok = cc == CURLE_OK && r.status == 200 && r.body != NULL && strstr(r.body, "ok") != NULL;
+    curl_easy_cleanup(h);
+    free(r.body);
+    return ok;
+}
+
 static void test_audit(void)
 {
     char path[128], eb[256];
@@ -1341,9 +1367,7 @@ static void test_tls(void)
     struct srv *s;
     unsigned saved = g_port;
     char url[128];
-    CURL *h;
     struct resp r;
-    CURLcode cc;
 
     base_config(&c);
     snprintf(c.tls_cert, sizeof(c.tls_cert), "%s/cert.pem", g_dir);
@@ -1353,20 +1377,8 @@ static void test_tls(void)
         return;
     }
     s = start(&c);
-    memset(&r, 0, sizeof(r));
-    h = curl_easy_init();
     snprintf(url, sizeof(url), "https://127.0.0.1:%u/healthz", g_port);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* self-signed */
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-    CHECK(cc == CURLE_OK && r.status == 200 && r.body != NULL && strstr(r.body, "ok") != NULL);
-    curl_easy_cleanup(h);
-    free(r.body);
+    CHECK(healthz_ok(url, 1)); /* self-signed */
     r = get("/healthz", NULL); /* plain HTTP to the TLS port */
     CHECK(r.status != 200);
     resp_free(&r);
@@ -1384,8 +1396,6 @@ static void test_listen(void)
     unsigned saved = g_port;
     char url[128], err[512];
     struct resp r;
-    CURL *h;
-    CURLcode cc;
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
     struct sockaddr_in6 a6;
 
@@ -1397,18 +1407,8 @@ static void test_listen(void)
         base_config(&c);
         snprintf(c.listen, sizeof(c.listen), "[::1]:0");
         s = start(&c);
-        memset(&r, 0, sizeof(r));
-        h = curl_easy_init();
         snprintf(url, sizeof(url), "http://[::1]:%u/healthz", g_port);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-        cc = curl_easy_perform(h);
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-        CHECK(cc == CURLE_OK && r.status == 200 && r.body != NULL && strstr(r.body, "ok") != NULL);
-        curl_easy_cleanup(h);
-        free(r.body);
+        CHECK(healthz_ok(url, 0));
         srv_stop(s, 5);
     } else {
         if (fd >= 0) {
