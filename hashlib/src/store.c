@@ -65,7 +65,7 @@ struct hw_batch {
     uint8_t *arena;
     size_t arena_len;
     struct pend *pend_puts;
-    size_t n_pend_puts;
+    size_t n_pend_puts, cap_recs, cap_bytes;
 };
 
 struct hw_snapshot {
@@ -854,14 +854,23 @@ done:
 }
 
 /*
- * Puts are buffered and applied in key order (PEND_MAX_RECS or PEND_MAX_BYTES at a time, and
- * before any delete or the commit): consecutive B-tree inserts then touch neighbouring pages,
- * which is several times faster than inserting random hashes in file order. Records with the
- * same key are applied in their original order, so the result and the statistics are those
- * of applying every put as it came.
+ * Puts are buffered and applied in key order (a chunk of cap_recs records or cap_bytes bytes at a
+ * time, and before any delete or the commit): consecutive B-tree inserts then touch neighbouring
+ * pages, which is several times faster than inserting random hashes in file order. Records
+ * with the same key are applied in their original order, so the result and the statistics are
+ * those of applying every put as it came.
+ *
+ * The chunk starts at PEND_MIN_* and doubles with every full chunk, up to PEND_MAX_* (about
+ * 0.8 GB with the flush's sort arrays). Each chunk rewrites every B-tree page it touches, and
+ * a transaction larger than LMDB's dirty-page limit (512 MB) writes those pages out again
+ * whenever it spills: a 100M-record import in 1M chunks wrote 738 GB for a 34.5 GB store
+ * (161 GB with this growth).
+ * Small imports keep the small buffers.
  */
-#define PEND_MAX_RECS  (1u << 20)
-#define PEND_MAX_BYTES ((size_t)64 << 20)
+#define PEND_MIN_RECS  (1u << 20)
+#define PEND_MIN_BYTES ((size_t)64 << 20)
+#define PEND_MAX_RECS  (1u << 23)
+#define PEND_MAX_BYTES ((size_t)512 << 20)
 
 struct pend {
     uint64_t prefix; /* key bytes 4..11 (type and the first 7 hash bytes), big-endian */
@@ -1069,6 +1078,38 @@ done:
     return b->err;
 }
 
+/* After a full chunk is flushed (the buffers are empty): double them, up to PEND_MAX_*. Out of
+ * memory is not an error here: the batch goes on with the buffers it has. */
+static void pend_grow(hw_batch *b)
+{
+    size_t recs = b->cap_recs * 2, bytes = b->cap_bytes * 2;
+    uint8_t *arena;
+    struct pend *puts;
+
+    if (recs > PEND_MAX_RECS) {
+        recs = PEND_MAX_RECS;
+    }
+    if (bytes > PEND_MAX_BYTES) {
+        bytes = PEND_MAX_BYTES;
+    }
+    if (recs == b->cap_recs && bytes == b->cap_bytes) {
+        return;
+    }
+    arena = malloc(bytes);
+    puts = malloc(recs * sizeof(*puts));
+    if (arena == NULL || puts == NULL) {
+        free(arena);
+        free(puts);
+        return;
+    }
+    free(b->arena);
+    free(b->pend_puts);
+    b->arena = arena;
+    b->pend_puts = puts;
+    b->cap_recs = recs;
+    b->cap_bytes = bytes;
+}
+
 int hw_batch_put(hw_batch *b, const struct hw_entry *e)
 {
     uint8_t kb[KEY_MAX],
@@ -1085,14 +1126,17 @@ int hw_batch_put(hw_batch *b, const struct hw_entry *e)
     klen = entry_key(b->list.id, e->type, e->hash, kb);
     vlen = entry_encode(e, b->stamp, vb);
     need = 3 + klen + vlen;
-    if (b->n_pend_puts == PEND_MAX_RECS || b->arena_len + need > PEND_MAX_BYTES) {
+    if (b->arena != NULL && (b->n_pend_puts == b->cap_recs || b->arena_len + need > b->cap_bytes)) {
         if (pend_flush(b) != HW_OK) {
             return b->err;
         }
+        pend_grow(b);
     }
     if (b->arena == NULL) {
-        b->arena = malloc(PEND_MAX_BYTES);
-        b->pend_puts = malloc(PEND_MAX_RECS * sizeof(*b->pend_puts));
+        b->cap_recs = PEND_MIN_RECS;
+        b->cap_bytes = PEND_MIN_BYTES;
+        b->arena = malloc(b->cap_bytes);
+        b->pend_puts = malloc(b->cap_recs * sizeof(*b->pend_puts));
         if (b->arena == NULL || b->pend_puts == NULL) {
             b->err = HW_ENOMEM;
             return b->err;
