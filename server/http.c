@@ -916,8 +916,13 @@ static void *srv_accept_main(void *arg)
         socklen_t alen = sizeof(a);
         int fd;
 
-        if (poll(pf, 2, -1) < 0 && errno != EINTR) {
-            break;
+        if (poll(pf, 2, -1) < 0) {
+            if (errno != EINTR) {
+                /* out of memory in the kernel: never leave the server alive but deaf */
+                struct timespec ts = {0, 10 * 1000000};
+                nanosleep(&ts, NULL);
+            }
+            continue;
         }
         if (pf[1].revents != 0) {
             break; /* srv_stop() */
@@ -1095,7 +1100,7 @@ int srv_start(const struct srv_config *c, hw_store *store, struct srv **out, cha
                                 srv_mhd_log, s, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     }
     if (s->d == NULL) {
-        snprintf(errbuf, errbuf_len, "cannot listen on %s", c->listen);
+        snprintf(errbuf, errbuf_len, "cannot start libmicrohttpd for %s", c->listen);
         goto fail;
     }
     s->listen_fd = srv_listen(&ss, v6, c->listen, errbuf, errbuf_len);
@@ -1160,9 +1165,9 @@ void srv_stop(struct srv *s, unsigned drain_seconds)
         return;
     }
     atomic_store(&s->stopping, 1);
+    srv_stop_accepting(s);
     if (s->d != NULL) {
         uint64_t until = srv_now_ns() + (uint64_t)drain_seconds * 1000000000ull;
-        srv_stop_accepting(s);
         while (atomic_load(&s->in_flight) > 0 && srv_now_ns() < until) {
             struct timespec ts = {0, 10 * 1000000};
             nanosleep(&ts, NULL);
@@ -1170,7 +1175,6 @@ void srv_stop(struct srv *s, unsigned drain_seconds)
     }
     /* Workers first: a suspended connection must be resumed before MHD stops; the pool's
      * memory stays until MHD has stopped, since a late request may still try to reserve. */
-    srv_stop_accepting(s); /* (a failed start, or no daemon) */
     srv_pool_shutdown(s->pool);
     if (s->d != NULL) {
         MHD_stop_daemon(s->d);
