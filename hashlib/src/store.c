@@ -490,7 +490,6 @@ int hw_store_open(const char *dir, unsigned flags, hw_store **out, char *errbuf,
     if (flags & HW_STORE_RDONLY) {
         envflags |= MDB_RDONLY;
     }
-
     if ((rc = mdb_env_create(&s->env)) != 0 ||
         (rc = mdb_env_set_maxdbs(s->env, HW_STORE_MAXDBS)) != 0 ||
         (rc = mdb_env_set_maxreaders(s->env, HW_STORE_MAXREADERS)) != 0 ||

@@ -40,7 +40,7 @@ run() {
 }
 # field NAME REGEX: the first number after REGEX in $tmp/NAME
 field() { sed -n "s/.*$2 *\([0-9][0-9]*\).*/\1/p" "$tmp/$1" | head -n 1; }
-# expect NAME: responses > 0, no transport errors, and "2xx == responses" style checks
+# expect NAME WHAT GOT WANT: fails the test unless GOT (a field of NAME's output) is WANT
 expect() {
     local name=$1 what=$2 got=$3 want=$4
     [ -n "$got" ] && [ "$got" = "$want" ] || { echo "FAIL: $name: $what is '$got', expected '$want'"; fail=1; }
