@@ -398,6 +398,57 @@ static void test_snapshot_reuse(hw_store *s)
     }
 }
 
+/*
+ * A batch larger than the first sorted chunk (about 670k of these records fill its 64 MiB):
+ * the chunk grows after it is flushed, and a key put again in a later chunk is applied after
+ * its first put (an update when its record differs, unchanged when it is the same), exactly
+ * as if every put had been applied as it came.
+ */
+#define BIG_N 1600000u
+
+static struct hw_entry big_rec(uint32_t i)
+{
+    struct hw_entry e = mk(HW_HASH_SHA256, 0, "", "big");
+
+    /* spread over the key space, so that each chunk's sort really reorders */
+    for (int b = 0; b < 32; b++) {
+        e.hash[b] = (uint8_t)((i * 2654435761u) >> (8 * (b & 3))) ^ (uint8_t)b;
+    }
+    memcpy(e.hash + 28, &i, 4); /* unique per i */
+    snprintf(e.entry_id, sizeof(e.entry_id), "b%u", i);
+    return e;
+}
+
+static void test_big_batch(hw_store *s)
+{
+    struct hw_batch_stats st;
+    struct hw_entry e5 = big_rec(5), e7 = big_rec(7), last = big_rec(BIG_N - 1);
+    struct hw_list_info li;
+    struct hw_match m;
+    hw_batch *b = NULL;
+    int found;
+
+    CHECK_OK(hw_batch_begin(s, "big", 0, &b, NULL, 0));
+    for (uint32_t i = 0; i < BIG_N && b != NULL; i++) {
+        struct hw_entry e = big_rec(i);
+        CHECK_OK(hw_batch_put(b, &e));
+        if (i == BIG_N - 100000) { /* well past the first chunk */
+            struct hw_entry upd = e5;
+            snprintf(upd.entry_id, sizeof(upd.entry_id), "updated");
+            CHECK_OK(hw_batch_put(b, &upd));
+            CHECK_OK(hw_batch_put(b, &e7)); /* the same record again */
+        }
+    }
+    CHECK_OK(hw_batch_commit(b, &st, NULL, 0));
+    CHECK(st.added == BIG_N && st.updated == 1 && st.unchanged == 1 && st.deleted == 0);
+    li = list_info(s, "big", &found);
+    CHECK(found && li.counts[HW_HASH_SHA256] == BIG_N);
+    CHECK(exact_count(s, &e5, &m) == 1 && strcmp(m.entry.entry_id, "updated") == 0);
+    CHECK(exact_count(s, &e7, &m) == 1 && strcmp(m.entry.entry_id, "b7") == 0);
+    CHECK(exact_count(s, &last, &m) == 1 && strcmp(m.entry.entry_id, last.entry_id) == 0);
+    CHECK_OK(hw_store_list_remove(s, "big", NULL, 0));
+}
+
 int main(void)
 {
     char dir[256], sub[300];
@@ -417,6 +468,7 @@ int main(void)
     test_batches(s);
     test_pdq_basic(s);
     test_snapshot_reuse(s);
+    test_big_batch(s);
     hw_store_close(s);
 
     /* Reopen: everything persisted; read-only opens refuse writes. */
