@@ -264,16 +264,245 @@ static void radix_pass(const uint64_t *in, const uint16_t *in_fp, uint64_t *out,
     }
 }
 
+/* A slot table, built in the heap by a builder thread for the transaction's thread to store. */
+struct slot_out {
+    uint8_t *data;
+    size_t len;
+    int err; /* HW_ENOMEM, HW_ETOOBIG */
+    int done;
+};
+
+/* The slot tables of one segment, built by several threads (see hw_idx_build). */
+struct slot_job {
+    const uint64_t *hash;
+    uint64_t n;
+    int n_slots;
+    const int *bits;
+    const uint8_t (*pos)[HW_IDX_MAX_BITS];
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int next;   /* the next slot to build */
+    int stored; /* slots the transaction's thread is done with */
+    int ahead;  /* at most this many slots built beyond `stored` (bounds the memory held) */
+    int stop;   /* the build failed: builders stop */
+    struct slot_out out[HW_IDX_SLOTS];
+};
+
+/* A builder's sort arrays, kept across the slots it builds. */
+struct slot_scratch {
+    uint64_t *pairs, *tmp;
+    uint16_t *fps;
+    struct slot_tab tab[2];
+};
+
+/* Build slot s's table (layout above) from the segment's hashes into a fresh heap buffer. */
+static void slot_build(const struct slot_job *job, int s, struct slot_scratch *w,
+                       struct slot_out *out)
+{
+    const uint64_t *hash = job->hash;
+    uint64_t n = job->n, *pairs = w->pairs;
+    uint16_t *fps = w->fps;
+    size_t buckets = (size_t)1 << job->bits[s], blocks = buckets / 256, words = buckets / 64;
+    size_t nnz = 0, ovf_len = 0, o = 0, r = 0, len;
+    uint32_t *rank, acc = 0;
+    uint8_t *slot, *word, *ovf;
+    uint64_t *bmp;
+
+    slot_tab_init(&w->tab[0], job->pos[s], job->bits[s]);
+    slot_tab_init(&w->tab[1], job->pos[(s + 1) % job->n_slots],
+                  ring_bits(job->bits, job->n_slots, s));
+    for (uint64_t j = 0; j < n; j++) {
+        pairs[j] = (uint64_t)slot_tab_value(&w->tab[0], hash + 4 * j) << 32 | j;
+        fps[j] = (uint16_t)slot_tab_value(&w->tab[1], hash + 4 * j);
+    }
+    /*
+     * Group ids by slot value with a two-pass LSD radix sort (12 bits per pass): both passes
+     * stream through memory, where counting straight into a 2^bits table would take a cache
+     * miss per hash and slot.
+     */
+    radix_pass(pairs, fps, w->tmp, fps + n, n, 32, 12);
+    radix_pass(w->tmp, fps + n, pairs, fps, n, 44, 12);
+    for (uint64_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && (pairs[j] >> 32) == (pairs[i] >> 32); j++) {
+        }
+        nnz++;
+        if (j - i > 1) {
+            ovf_len += 1 + (size_t)(j - i);
+        }
+    }
+    if (ovf_len > SLOT_MULTI - 1) {
+        out->err = HW_ETOOBIG;
+        return;
+    }
+    /* Built in the heap: a small value may sit unaligned inside an LMDB page. */
+    len = SLOT_HDR + blocks * 4 + words * 8 + (nnz + ovf_len) * ENT_LEN + SLOT_TAIL;
+    slot = malloc(len);
+    if (slot == NULL) {
+        out->err = HW_ENOMEM;
+        return;
+    }
+    rank = (uint32_t *)(void *)(slot + SLOT_HDR);
+    bmp = (uint64_t *)(void *)(rank + blocks);
+    word = (uint8_t *)(bmp + words);
+    ovf = word + nnz * ENT_LEN;
+    memcpy(slot, &(uint32_t){(uint32_t)nnz}, 4);
+    memset(slot + 4, 0, SLOT_HDR - 4);
+    memset(bmp, 0, words * 8);
+    memset(slot + len - SLOT_TAIL, 0, SLOT_TAIL);
+    for (uint64_t i = 0, j; i < n; i = j) {
+        uint32_t b = (uint32_t)(pairs[i] >> 32);
+        for (j = i + 1; j < n && (pairs[j] >> 32) == b; j++) {
+        }
+        bmp[b >> 6] |= 1ull << (b & 63);
+        if (j - i == 1) {
+            ent_put(word + ENT_LEN * r++, (uint32_t)pairs[i], fps[i]);
+            continue;
+        }
+        ent_put(word + ENT_LEN * r++, SLOT_MULTI | (uint32_t)o, 0);
+        ent_put(ovf + ENT_LEN * o++, (uint32_t)(j - i), 0);
+        for (uint64_t x = i; x < j; x++) {
+            ent_put(ovf + ENT_LEN * o++, (uint32_t)pairs[x], fps[x]);
+        }
+    }
+    for (size_t b = 0; b < blocks; b++) {
+        rank[b] = acc;
+        for (size_t x = 4 * b; x < 4 * b + 4; x++) {
+            acc += (uint32_t)__builtin_popcountll(bmp[x]);
+        }
+    }
+    out->data = slot;
+    out->len = len;
+}
+
+/* Builder thread: take the next slot, build it, hand it over; until none is left. */
+static void *slot_builder(void *arg)
+{
+    struct slot_job *job = arg;
+    struct slot_scratch w;
+    uint64_t n = job->n;
+    int s, nomem;
+
+    w.pairs = malloc((size_t)n * sizeof(*w.pairs));
+    w.tmp = malloc((size_t)n * sizeof(*w.tmp));
+    w.fps = malloc((size_t)n * 2 * sizeof(*w.fps)); /* in and out of each radix pass */
+    nomem = w.pairs == NULL || w.tmp == NULL || w.fps == NULL;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        while (!job->stop && job->next < job->n_slots && job->next - job->stored >= job->ahead) {
+            pthread_cond_wait(&job->cond, &job->lock);
+        }
+        s = job->stop || job->next >= job->n_slots ? -1 : job->next++;
+        pthread_mutex_unlock(&job->lock);
+        if (s < 0) {
+            break;
+        }
+        if (nomem) {
+            job->out[s].err = HW_ENOMEM;
+        } else {
+            slot_build(job, s, &w, &job->out[s]);
+        }
+        pthread_mutex_lock(&job->lock);
+        job->out[s].done = 1;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+    }
+    free(w.pairs);
+    free(w.tmp);
+    free(w.fps);
+    return NULL;
+}
+
+int hw_idx_builders = 0;
+
+/*
+ * How many threads build slot tables: one per core, at most 4 (the passes are bound by memory
+ * bandwidth), and only as many as a quarter of physical memory holds (each builder sorts
+ * 20 bytes per hash and holds a table of about 7).
+ */
+static int builders_for(uint64_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES),
+         psize = sysconf(_SC_PAGESIZE);
+    double budget = pages > 0 && psize > 0 ? (double)pages * (double)psize / 4 : 0;
+    int w = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores;
+
+    if (hw_idx_builders > 0) {
+        return hw_idx_builders > HW_IDX_SLOTS ? HW_IDX_SLOTS : hw_idx_builders;
+    }
+    while (w > 1 && (double)w * 28.0 * (double)n > budget) {
+        w--;
+    }
+    return w;
+}
+
+/*
+ * Store the slot tables: builder threads make them in the heap, in slot order, while this
+ * thread (the transaction's: LMDB calls stay on it) stores each as it is ready. Memory held:
+ * the builders' sort arrays plus at most 2 x builders finished tables.
+ */
+static int store_slots(MDB_txn *txn, MDB_dbi dbi, const char *prefix, struct slot_job *job,
+                       char *errbuf, size_t errbuf_len)
+{
+    pthread_t tid[HW_IDX_SLOTS];
+    int n_thr = 0, want = builders_for(job->n), err = HW_OK;
+    char what[16];
+    void *dst;
+
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_cond_init(&job->cond, NULL);
+    job->ahead = 2 * want;
+    for (int i = 0; i < want; i++) {
+        if (pthread_create(&tid[n_thr], NULL, slot_builder, job) == 0) {
+            n_thr++;
+        }
+    }
+    if (n_thr == 0) {
+        err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: cannot start a thread");
+    }
+    for (int s = 0; s < job->n_slots && err == HW_OK; s++) {
+        struct slot_out *o = &job->out[s];
+
+        pthread_mutex_lock(&job->lock);
+        while (!o->done) {
+            pthread_cond_wait(&job->cond, &job->lock);
+        }
+        pthread_mutex_unlock(&job->lock);
+        if (o->err == HW_ETOOBIG) {
+            err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: slot %d overflows", s);
+        } else if (o->err != HW_OK) {
+            err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
+        } else {
+            snprintf(what, sizeof(what), "s%02d", s);
+            err = reserve(txn, dbi, prefix, what, o->len, &dst, errbuf, errbuf_len);
+            if (err == HW_OK) {
+                memcpy(dst, o->data, o->len);
+            }
+        }
+        free(o->data);
+        o->data = NULL;
+        pthread_mutex_lock(&job->lock);
+        job->stored = s + 1;
+        job->stop = err != HW_OK;
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+    }
+    for (int i = 0; i < n_thr; i++) {
+        pthread_join(tid[i], NULL);
+    }
+    for (int s = 0; s < job->n_slots; s++) {
+        free(job->out[s].data); /* built after a failure */
+    }
+    pthread_cond_destroy(&job->cond);
+    pthread_mutex_destroy(&job->lock);
+    return err;
+}
+
 int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *hash,
                  const uint32_t *list, uint64_t n, char *errbuf, size_t errbuf_len)
 {
     uint8_t hdr[HDR_LEN], perm[256];
     uint8_t pos[HW_IDX_SLOTS][HW_IDX_MAX_BITS];
     int bits[HW_IDX_SLOTS], target, n_slots, start = 0, err = HW_OK;
-    uint64_t *pairs = NULL, *tmp = NULL;
-    uint16_t *fps = NULL;
-    struct slot_tab *tab = NULL;
-    uint8_t *slot = NULL;
     void *dst = NULL;
     char what[16];
     MDB_val k, v;
@@ -282,9 +511,8 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
 
     if (n >= SLOT_MULTI - 1 || n > SIZE_MAX / 32 ||
         n > (uint64_t)HW_IDX_PARTS_MAX << hw_idx_part_bits) {
-        err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: %llu hashes is too many",
-                        (unsigned long long)n);
-        goto done;
+        return hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: %llu hashes is too many",
+                         (unsigned long long)n);
     }
     /* 2^bits ~ 16n, within [10, 24] bits (a rank block is 256 buckets); n < 64 is scanned. */
     target = ceil_log2(n) + 4;
@@ -310,108 +538,36 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         cnt = n - first < (1ull << hw_idx_part_bits) ? n - first : 1ull << hw_idx_part_bits;
         err = reserve(txn, dbi, prefix, what, (size_t)cnt * 32, &dst, errbuf, errbuf_len);
         if (err != HW_OK) {
-            goto done;
+            return err;
         }
         memcpy(dst, hash + 4 * first, (size_t)cnt * 32);
     }
     if (n > 0) {
         err = reserve(txn, dbi, prefix, "list", (size_t)n * 4, &dst, errbuf, errbuf_len);
         if (err != HW_OK) {
-            goto done;
+            return err;
         }
         memcpy(dst, list, (size_t)n * 4);
     } else {
         drop_key(txn, dbi, prefix, "list");
     }
-    if (n_slots > 0) {
-        pairs = malloc((size_t)n * sizeof(*pairs));
-        tmp = malloc((size_t)n * sizeof(*tmp));
-        fps = malloc((size_t)n * 2 * sizeof(*fps)); /* in and out of each radix pass */
-        tab = malloc(2 * sizeof(*tab));
-        if (pairs == NULL || tmp == NULL || fps == NULL || tab == NULL) {
-            err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
-            goto done;
-        }
-    }
-    for (int s = 0; s < HW_IDX_SLOTS; s++) {
-        size_t buckets = (size_t)1 << bits[s], blocks = buckets / 256, words = buckets / 64;
-        size_t nnz = 0, ovf_len = 0, o = 0, r = 0, len;
-        uint32_t *rank, acc = 0;
-        uint8_t *word, *ovf;
-        uint64_t *bmp;
-
+    for (int s = n_slots; s < HW_IDX_SLOTS; s++) {
         snprintf(what, sizeof(what), "s%02d", s);
-        if (s >= n_slots) {
-            drop_key(txn, dbi, prefix, what);
-            continue;
-        }
-        slot_tab_init(&tab[0], pos[s], bits[s]);
-        slot_tab_init(&tab[1], pos[(s + 1) % n_slots], ring_bits(bits, n_slots, s));
-        for (uint64_t j = 0; j < n; j++) {
-            pairs[j] = (uint64_t)slot_tab_value(&tab[0], hash + 4 * j) << 32 | j;
-            fps[j] = (uint16_t)slot_tab_value(&tab[1], hash + 4 * j);
-        }
-        /*
-         * Group ids by slot value with a two-pass LSD radix sort (12 bits per pass): both
-         * passes stream through memory, where counting straight into a 2^bits table would
-         * take a cache miss per hash and slot.
-         */
-        radix_pass(pairs, fps, tmp, fps + n, n, 32, 12);
-        radix_pass(tmp, fps + n, pairs, fps, n, 44, 12);
-        for (uint64_t i = 0, j; i < n; i = j) {
-            for (j = i + 1; j < n && (pairs[j] >> 32) == (pairs[i] >> 32); j++) {
-            }
-            nnz++;
-            if (j - i > 1) {
-                ovf_len += 1 + (size_t)(j - i);
-            }
-        }
-        if (ovf_len > SLOT_MULTI - 1) {
-            err = hw_seterr(HW_ETOOBIG, errbuf, errbuf_len, "index: slot %d overflows", s);
-            goto done;
-        }
-        /* Built in the heap: a small value may sit unaligned inside an LMDB page. */
-        len = SLOT_HDR + blocks * 4 + words * 8 + (nnz + ovf_len) * ENT_LEN + SLOT_TAIL;
-        free(slot);
-        slot = malloc(len);
-        if (slot == NULL) {
-            err = hw_seterr(HW_ENOMEM, errbuf, errbuf_len, "index build: out of memory");
-            goto done;
-        }
-        rank = (uint32_t *)(void *)(slot + SLOT_HDR);
-        bmp = (uint64_t *)(void *)(rank + blocks);
-        word = (uint8_t *)(bmp + words);
-        ovf = word + nnz * ENT_LEN;
-        memcpy(slot, &(uint32_t){(uint32_t)nnz}, 4);
-        memset(slot + 4, 0, SLOT_HDR - 4);
-        memset(bmp, 0, words * 8);
-        memset(slot + len - SLOT_TAIL, 0, SLOT_TAIL);
-        for (uint64_t i = 0, j; i < n; i = j) {
-            uint32_t b = (uint32_t)(pairs[i] >> 32);
-            for (j = i + 1; j < n && (pairs[j] >> 32) == b; j++) {
-            }
-            bmp[b >> 6] |= 1ull << (b & 63);
-            if (j - i == 1) {
-                ent_put(word + ENT_LEN * r++, (uint32_t)pairs[i], fps[i]);
-                continue;
-            }
-            ent_put(word + ENT_LEN * r++, SLOT_MULTI | (uint32_t)o, 0);
-            ent_put(ovf + ENT_LEN * o++, (uint32_t)(j - i), 0);
-            for (uint64_t x = i; x < j; x++) {
-                ent_put(ovf + ENT_LEN * o++, (uint32_t)pairs[x], fps[x]);
-            }
-        }
-        for (size_t b = 0; b < blocks; b++) {
-            rank[b] = acc;
-            for (size_t x = 4 * b; x < 4 * b + 4; x++) {
-                acc += (uint32_t)__builtin_popcountll(bmp[x]);
-            }
-        }
-        err = reserve(txn, dbi, prefix, what, len, &dst, errbuf, errbuf_len);
+        drop_key(txn, dbi, prefix, what);
+    }
+    if (n_slots > 0) {
+        struct slot_job job;
+
+        memset(&job, 0, sizeof(job));
+        job.hash = hash;
+        job.n = n;
+        job.n_slots = n_slots;
+        job.bits = bits;
+        job.pos = (const uint8_t(*)[HW_IDX_MAX_BITS])pos;
+        err = store_slots(txn, dbi, prefix, &job, errbuf, errbuf_len);
         if (err != HW_OK) {
-            goto done;
+            return err;
         }
-        memcpy(dst, slot, len);
     }
 
     put_u32(hdr, HW_IDX_MAGIC);
@@ -445,16 +601,9 @@ int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *
         rc = mdb_put(txn, dbi, &k, &v, 0);
     }
     if (rc != 0) {
-        err = lmdb_err(rc, errbuf, errbuf_len, "index build");
-        goto done;
+        return lmdb_err(rc, errbuf, errbuf_len, "index build");
     }
-done:
-    free(pairs);
-    free(tmp);
-    free(fps);
-    free(tab);
-    free(slot);
-    return err;
+    return HW_OK;
 }
 
 static void hot_detach(struct hw_idx_hot *h);

@@ -61,9 +61,14 @@ static inline const uint64_t *hw_idx_hash(const struct hw_idx_seg *seg, uint64_t
 /* Test hook: 0 = choose by cost (default), 1 = always use the tables, 2 = always scan. */
 extern int hw_idx_mode;
 
+/* Test hook: threads building slot tables; 0 (default) = by cores and memory (index.c). */
+extern int hw_idx_builders;
+
 /**
  * Build segment `prefix` ("b" or "d") from n hashes and list ids, replacing any previous one,
- * inside the write transaction. Arrays are read only. HW_OK, HW_ENOMEM, HW_EIO, HW_EFULL.
+ * inside the write transaction. Arrays are read only. The slot tables are built by up to 4
+ * threads (one per core, as memory allows); LMDB is called from the caller's thread only.
+ * HW_OK, HW_ENOMEM, HW_EIO, HW_EFULL, HW_ETOOBIG.
  */
 int hw_idx_build(MDB_txn *txn, MDB_dbi dbi, const char *prefix, const uint64_t *hash,
                  const uint32_t *list, uint64_t n, char *errbuf, size_t errbuf_len);
